@@ -1,0 +1,55 @@
+package io.sluice.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+import java.time.Duration;
+
+/** Export engine settings (prefix {@code sluice.export}). */
+@ConfigMapping(prefix = "sluice.export")
+public interface ExportConfig {
+
+    /** How long files and rows of a finished job are kept before the cleanup loop deletes them. */
+    @WithDefault("PT24H")
+    Duration retention();
+
+    /** Most accepted or in-progress jobs one tenant may have; more are refused with 429. */
+    @WithDefault("10")
+    int maxActiveJobsPerTenant();
+
+    /** Most accepted or in-progress jobs one client (owner) may have when auth is on. */
+    @WithDefault("5")
+    int maxActiveJobsPerClient();
+
+    /** Resources read from the database per batch (keyset page). */
+    @WithDefault("2000")
+    int batchSize();
+
+    /** A part is finalized when it holds this many resources. */
+    @WithDefault("50000")
+    int partMaxResources();
+
+    /** A part is finalized when it reaches this many bytes. */
+    @WithDefault("268435456")
+    long partMaxBytes();
+
+    /** Lease length of a claimed job; a holder that stops heartbeating loses the job after this. */
+    @WithDefault("PT60S")
+    Duration lease();
+
+    /** How often a holder renews its lease (and checks for cancellation). */
+    @WithDefault("PT20S")
+    Duration heartbeat();
+
+    /** Claims after which a job goes to error instead of being claimed again. */
+    @WithDefault("5")
+    int maxAttempts();
+
+    /** Jobs this instance works on at once. */
+    @WithDefault("2")
+    int workerSlots();
+
+    /** Directory of the local output store. */
+    @WithDefault("./data/exports")
+    String outputDir();
+}
