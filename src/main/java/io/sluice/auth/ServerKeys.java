@@ -33,6 +33,7 @@ import java.util.UUID;
  * JWK, or a JWK Set whose first private key signs and whose other keys still verify, for rotation), or
  * else a P-256 key generated at startup (then tokens die with the process and other replicas reject them).
  */
+@io.quarkus.runtime.Startup
 @ApplicationScoped
 public class ServerKeys {
 
