@@ -82,8 +82,8 @@ public class FhirAuthFilter {
             return null;
         }
         if (!fp.validTenant()) {
-            return Response.status(404).type("application/fhir+json")
-                    .entity(OperationOutcomes.error("not-found", "unknown tenant (tenant ids match [a-z0-9-]{1,64})")).build();
+            return Response.status(400).type("application/fhir+json")
+                    .entity(OperationOutcomes.error("invalid", "invalid tenant: tenant ids match [a-z0-9-]{1,64}")).build();
         }
         String header = ctx.getHeaderString("Authorization");
         String token = header != null && header.regionMatches(true, 0, "Bearer ", 0, 7) ? header.substring(7).trim() : null;
