@@ -262,7 +262,7 @@ public class AccessTokens {
         if (urls.configured()) {
             ok = aud.stream().map(PublicUrls::stripSlash).anyMatch(expected::equals);
         } else {
-            String expectedPath = urls.basePath() + path;
+            String expectedPath = pathOf(expected);
             ok = aud.stream().map(AccessTokens::pathOf).anyMatch(expectedPath::equals);
         }
         if (!ok) {

@@ -8,8 +8,8 @@ import java.util.regex.Pattern;
 
 /**
  * Absolute URLs of this server as clients see them: {@code sluice.auth.public-base-url} when set,
- * else scheme and host from X-Forwarded-Proto / X-Forwarded-Host (/ X-Forwarded-Port), else the
- * request's own scheme and Host header.
+ * else scheme and host from X-Forwarded-Proto / X-Forwarded-Host (/ X-Forwarded-Port / X-Forwarded-Prefix,
+ * unless {@code sluice.auth.trust-forwarded-headers=false}), else the request's own scheme and Host header.
  */
 @ApplicationScoped
 public class PublicUrls {
@@ -20,10 +20,14 @@ public class PublicUrls {
     private static final Pattern HOST = Pattern.compile("[A-Za-z0-9.\\-]+(:[0-9]{1,5})?|\\[[0-9A-Fa-f:.]+\\](:[0-9]{1,5})?");
     private static final Pattern PORT = Pattern.compile("[0-9]{1,5}");
 
+    private static final Pattern PREFIX = Pattern.compile("(/[A-Za-z0-9._~\\-]+)+/?");
+
     private final String configuredBase;
+    private final boolean trustForwarded;
 
     public PublicUrls(AuthConfig config) {
         this.configuredBase = config.publicBaseUrl().filter(s -> !s.isBlank()).map(PublicUrls::stripSlash).orElse(null);
+        this.trustForwarded = config.trustForwardedHeaders();
     }
 
     /** Whether a public base URL is configured (then request headers never change URLs). */
@@ -36,12 +40,12 @@ public class PublicUrls {
         if (configuredBase != null) {
             return configuredBase;
         }
-        String scheme = first(request.getHeader("X-Forwarded-Proto"));
+        String scheme = trustForwarded ? first(request.getHeader("X-Forwarded-Proto")) : null;
         if (!"http".equalsIgnoreCase(scheme) && !"https".equalsIgnoreCase(scheme)) {
             scheme = request.scheme() == null ? "http" : request.scheme();
         }
         scheme = scheme.toLowerCase(java.util.Locale.ROOT);
-        String host = first(request.getHeader("X-Forwarded-Host"));
+        String host = trustForwarded ? first(request.getHeader("X-Forwarded-Host")) : null;
         if (host != null && HOST.matcher(host).matches()) {
             String port = first(request.getHeader("X-Forwarded-Port"));
             if (port != null && PORT.matcher(port).matches() && !host.matches(".*:[0-9]+$")
@@ -55,7 +59,9 @@ public class PublicUrls {
                 host = a == null ? "localhost" : a.hostAddress() + ":" + a.port();
             }
         }
-        return scheme + "://" + host;
+        String prefix = trustForwarded ? first(request.getHeader("X-Forwarded-Prefix")) : null;
+        prefix = prefix != null && PREFIX.matcher(prefix).matches() ? stripSlash(prefix) : "";
+        return scheme + "://" + host + prefix;
     }
 
     /** URL of the token endpoint. */
@@ -71,19 +77,6 @@ public class PublicUrls {
     /** Absolute FHIR base URL of a tenant. */
     public String fhirBase(HttpServerRequest request, String tenant) {
         return base(request) + fhirBasePath(tenant);
-    }
-
-    /** The path part of {@link #base}: the configured prefix, or empty. */
-    public String basePath() {
-        if (configuredBase == null) {
-            return "";
-        }
-        try {
-            String p = java.net.URI.create(configuredBase).getRawPath();
-            return p == null ? "" : stripSlash(p);
-        } catch (IllegalArgumentException e) {
-            return "";
-        }
     }
 
     private static String first(String header) {

@@ -22,6 +22,10 @@ public interface AuthConfig {
      */
     Optional<String> publicBaseUrl();
 
+    /** Whether X-Forwarded-Proto/Host/Port/Prefix shape URLs when no public base URL is set. */
+    @WithDefault("true")
+    boolean trustForwardedHeaders();
+
     /** The {@code iss} of issued access tokens; defaults to the public base URL, else {@code sluice}. */
     Optional<String> issuer();
 

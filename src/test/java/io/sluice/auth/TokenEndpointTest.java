@@ -51,6 +51,10 @@ class TokenEndpointTest {
         given().header("X-Forwarded-Proto", "https").header("X-Forwarded-Host", "fhir.example.org")
                 .get("/fhir/.well-known/smart-configuration").then().statusCode(200)
                 .body("token_endpoint", equalTo("https://fhir.example.org/auth/token"));
+        given().header("X-Forwarded-Proto", "https").header("X-Forwarded-Host", "fhir.example.org")
+                .header("X-Forwarded-Port", "8443").header("X-Forwarded-Prefix", "/sluice/")
+                .get("/fhir/.well-known/smart-configuration").then().statusCode(200)
+                .body("token_endpoint", equalTo("https://fhir.example.org:8443/sluice/auth/token"));
         given().get("/tenants/Bad_Tenant/fhir/.well-known/smart-configuration").then().statusCode(404)
                 .body("resourceType", equalTo("OperationOutcome"));
     }
@@ -94,6 +98,56 @@ class TokenEndpointTest {
         requestToken(assertion, "system/*.read").then().statusCode(200);
         requestToken(assertion, "system/*.read").then().statusCode(401)
                 .body("error", equalTo("invalid_client")).body("error_description", containsString("jti"));
+    }
+
+    @Test
+    void concurrentUsesOfOneAssertionGetOneToken() throws Exception {
+        String assertion = rsaAssertion("rsa-client");
+        int n = 8;
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(n);
+        try {
+            var start = new java.util.concurrent.CountDownLatch(1);
+            java.util.List<java.util.concurrent.Future<Integer>> results = new java.util.ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                results.add(pool.submit(() -> {
+                    start.await();
+                    return requestToken(assertion, "system/*.read").statusCode();
+                }));
+            }
+            start.countDown();
+            int ok = 0;
+            for (var f : results) {
+                int status = f.get();
+                if (status == 200) {
+                    ok++;
+                } else {
+                    assertEquals(401, status);
+                }
+            }
+            assertEquals(1, ok, "exactly one of the concurrent requests gets a token");
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void tokenObtainedThroughAProxyIsBoundToThatBase() {
+        Response r = given().header("X-Forwarded-Proto", "https").header("X-Forwarded-Host", "fhir.example.org")
+                .contentType("application/x-www-form-urlencoded")
+                .formParam("grant_type", "client_credentials")
+                .formParam("client_assertion_type", AuthClient.ASSERTION_TYPE)
+                .formParam("client_assertion", sign(AuthTestKeys.CLIENT_RSA, JWSAlgorithm.RS384,
+                        assertionClaims("rsa-client").audience("https://fhir.example.org/auth/token").build()))
+                .formParam("scope", "system/*.read")
+                .post("/auth/token");
+        r.then().statusCode(200);
+        String token = r.jsonPath().getString("access_token");
+        given().header("X-Forwarded-Proto", "https").header("X-Forwarded-Host", "fhir.example.org")
+                .auth().oauth2(token).get("/fhir/Patient/_authprobe").then().statusCode(200);
+        // the same assertion audience without the proxy headers is another token URL
+        requestToken(sign(AuthTestKeys.CLIENT_RSA, JWSAlgorithm.RS384,
+                assertionClaims("rsa-client").audience("https://fhir.example.org/auth/token").build()), "system/*.read")
+                .then().statusCode(401);
     }
 
     @Test
