@@ -24,5 +24,7 @@ class AuthOffTest {
         given().header("Authorization", "Bearer ").get("/tenants/acme/fhir/Patient/_authprobe").then().statusCode(200)
                 .body("tenant", equalTo("acme"));
         given().get("/fhir/.well-known/smart-configuration").then().statusCode(404);
+        // no admin token configured: the admin endpoint does not exist
+        given().header("Authorization", "Bearer ").get("/admin/clients").then().statusCode(404);
     }
 }
