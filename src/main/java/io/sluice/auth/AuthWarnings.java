@@ -28,6 +28,11 @@ public class AuthWarnings {
         if (!config.enabled()) {
             LOG.warn(MESSAGE);
             lastWarningNanos.set(System.nanoTime());
+        } else if (config.clientsFile().filter(f -> !f.isBlank()).isEmpty()
+                && config.adminToken().filter(t -> !t.isBlank()).isEmpty()
+                && config.external().issuer().filter(i -> !i.isBlank()).isEmpty()) {
+            LOG.warn("Authorization is on, but neither sluice.auth.clients-file, sluice.auth.admin-token nor "
+                    + "sluice.auth.external.issuer is set: only clients already stored in the database can get tokens");
         }
     }
 
