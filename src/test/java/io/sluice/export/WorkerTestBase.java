@@ -42,10 +42,18 @@ abstract class WorkerTestBase {
     }
 
     @AfterEach
-    void stopWorkers() {
+    void stopWorkers() throws Exception {
         for (ExportWorker w : workers) {
             w.shutdown().await().atMost(Duration.ofSeconds(15));
         }
         workers.clear();
+        retireUnfinishedJobs();
+    }
+
+    /** Earlier tests' unfinished jobs must not be picked up by this test's workers. */
+    @org.junit.jupiter.api.BeforeEach
+    void retireUnfinishedJobs() throws Exception {
+        EngineHarness.sql("UPDATE export_job SET status = 'cancelled', completed_at = now() "
+                + "WHERE status IN ('accepted', 'in-progress')");
     }
 }

@@ -35,6 +35,8 @@ class RetryPolicyTest {
         assertFalse(StoreErrors.isTransient(new PgException("syntax error", "ERROR", "42601", null)));
         assertFalse(StoreErrors.isTransient(new PgException("unique violation", "ERROR", "23505", null)));
         assertFalse(StoreErrors.isTransient(new IllegalStateException("bug")));
+        assertTrue(StoreErrors.isTransient(new io.vertx.core.impl.NoStackTraceThrowable(
+                "Connection is not active now, current status: CLOSED")));
     }
 
     @Test
