@@ -124,6 +124,38 @@ class FhirCrudTest {
     }
 
     @Test
+    void concurrentWritersOfOneResourceGetContiguousVersions() throws Exception {
+        int writers = 12;
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(6);
+        List<java.util.concurrent.Future<Integer>> results = new ArrayList<>();
+        for (int i = 0; i < writers; i++) {
+            int n = i;
+            results.add(pool.submit(() -> given().contentType(FHIR)
+                    .body("{\"resourceType\":\"Patient\",\"id\":\"contended\",\"birthDate\":\"2000-01-" + (10 + n) + "\"}")
+                    .put("/tenants/race/fhir/Patient/contended").statusCode()));
+        }
+        for (var f : results) {
+            int status = f.get();
+            assertTrue(status == 200 || status == 201, "status " + status);
+        }
+        pool.shutdown();
+        try (Connection c = PostgresTestResource.jdbc(); var st = c.createStatement()) {
+            ResultSet rs = st.executeQuery("""
+                    SELECT version_id, valid_from, valid_to, lead(valid_from) OVER (ORDER BY version_id) AS next_from, content
+                      FROM resource_version WHERE tenant = 'race' AND id = 'contended' ORDER BY version_id""");
+            int expected = 1;
+            while (rs.next()) {
+                assertEquals(expected, rs.getLong(1));
+                assertEquals(rs.getTimestamp(4), rs.getTimestamp(3));
+                assertTrue(rs.getString(5).contains("\"versionId\":\"" + expected + "\""));
+                expected++;
+            }
+            assertEquals(writers + 1, expected);
+        }
+        given().get("/tenants/race/fhir/Patient/contended").then().statusCode(200).header("ETag", "W/\"" + writers + "\"");
+    }
+
+    @Test
     void tenantsAreIsolated() {
         given().contentType(FHIR).body("{\"resourceType\":\"Patient\",\"id\":\"shared-id\",\"gender\":\"female\"}")
                 .put("/tenants/acme/fhir/Patient/shared-id").then().statusCode(201)
