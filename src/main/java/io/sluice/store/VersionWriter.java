@@ -40,19 +40,27 @@ public class VersionWriter {
             INSERT INTO resource AS r (tenant, resource_type, id, version_id, deleted, last_updated)
             SELECT $1, u.t, u.i, 1, false, clock_timestamp()
               FROM unnest($2::text[], $3::text[]) AS u(t, i)
-             ORDER BY u.t, u.i
+             ORDER BY u.t COLLATE "C", u.i COLLATE "C"
             ON CONFLICT (tenant, resource_type, id) DO UPDATE
                SET version_id = r.version_id + 1, deleted = false,
                    last_updated = greatest(clock_timestamp(), r.last_updated)
             RETURNING r.resource_type, r.id, r.version_id, r.last_updated
             """;
 
+    /** Locks the targets in key order first (like the upsert), so concurrent writers cannot deadlock. */
     private static final String DELETE_HEADS = """
+            WITH target AS (
+                SELECT r.resource_type, r.id
+                  FROM resource AS r
+                  JOIN unnest($2::text[], $3::text[]) AS u(t, i) ON r.resource_type = u.t AND r.id = u.i
+                 WHERE r.tenant = $1 AND NOT r.deleted
+                 ORDER BY r.resource_type, r.id
+                   FOR UPDATE OF r)
             UPDATE resource AS r
                SET version_id = r.version_id + 1, deleted = true,
                    last_updated = greatest(clock_timestamp(), r.last_updated)
-              FROM unnest($2::text[], $3::text[]) AS u(t, i)
-             WHERE r.tenant = $1 AND r.resource_type = u.t AND r.id = u.i AND NOT r.deleted
+              FROM target
+             WHERE r.tenant = $1 AND r.resource_type = target.resource_type AND r.id = target.id AND NOT r.deleted
             RETURNING r.resource_type, r.id, r.version_id, r.last_updated
             """;
 
