@@ -22,6 +22,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 
 /**
@@ -182,13 +183,19 @@ public class ResourceStore {
                 .map(v -> run.report());
     }
 
-    /** State of one ingest: the current batch and the counts. Used by one subscriber at a time. */
+    /**
+     * State of one ingest: the batch being filled and the counts. While one batch is written, the
+     * next is parsed (at most two batches in memory). A resource also present in the batch being
+     * written waits for that write, so versions follow line order. Used by one subscriber at a time.
+     */
     private final class IngestRun {
         private final String tenant;
         private final Map<String, Long> storedByType = new TreeMap<>();
         private final List<IngestReport.RejectedLine> rejectedLines = new ArrayList<>();
         private List<PreparedWrite> batch = new ArrayList<>();
-        private final Set<String> batchKeys = new HashSet<>();
+        private Set<String> batchKeys = new HashSet<>();
+        private Set<String> inFlightKeys = Set.of();
+        private CompletableFuture<Void> inFlight = CompletableFuture.completedFuture(null);
         private long batchWeight;
         private long lines;
         private long stored;
@@ -210,13 +217,20 @@ public class ResourceStore {
             if (w == null) {
                 return Uni.createFrom().voidItem();
             }
-            Uni<Void> before = batchKeys.contains(w.key()) ? flush() : Uni.createFrom().voidItem();
+            Uni<Void> before;
+            if (batchKeys.contains(w.key())) {
+                before = startBatch().chain(this::awaitInFlight);
+            } else if (inFlightKeys.contains(w.key())) {
+                before = awaitInFlight();
+            } else {
+                before = Uni.createFrom().voidItem();
+            }
             return before.chain(() -> {
                 batch.add(w);
                 batchKeys.add(w.key());
                 batchWeight += w.weight();
                 if (batch.size() >= config.ingestBatchRows() || batchWeight >= config.ingestBatchBytes()) {
-                    return flush();
+                    return startBatch();
                 }
                 return Uni.createFrom().voidItem();
             });
@@ -245,20 +259,34 @@ public class ResourceStore {
             }
         }
 
-        Uni<Void> flush() {
+        private Uni<Void> awaitInFlight() {
+            return Uni.createFrom().completionStage(inFlight).invoke(() -> inFlightKeys = Set.of()).replaceWithVoid();
+        }
+
+        /** Waits for the batch in flight, then starts writing the current one without waiting for it. */
+        private Uni<Void> startBatch() {
             if (batch.isEmpty()) {
                 return Uni.createFrom().voidItem();
             }
             List<PreparedWrite> toWrite = batch;
+            Set<String> keys = batchKeys;
             batch = new ArrayList<>();
-            batchKeys.clear();
+            batchKeys = new HashSet<>();
             batchWeight = 0;
-            return writeAll(tenant, toWrite).invoke(written -> {
-                for (StoredResource r : written) {
-                    stored++;
-                    storedByType.merge(r.resourceType(), 1L, Long::sum);
-                }
-            }).replaceWithVoid();
+            return awaitInFlight().invoke(() -> {
+                inFlightKeys = keys;
+                inFlight = writeAll(tenant, toWrite).invoke(written -> {
+                    for (StoredResource r : written) {
+                        stored++;
+                        storedByType.merge(r.resourceType(), 1L, Long::sum);
+                    }
+                }).replaceWithVoid().subscribeAsCompletionStage();
+            });
+        }
+
+        /** Writes what is left and waits for every write. */
+        Uni<Void> flush() {
+            return startBatch().chain(this::awaitInFlight);
         }
 
         IngestReport report() {

@@ -40,19 +40,27 @@ public class VersionWriter {
             INSERT INTO resource AS r (tenant, resource_type, id, version_id, deleted, last_updated)
             SELECT $1, u.t, u.i, 1, false, clock_timestamp()
               FROM unnest($2::text[], $3::text[]) AS u(t, i)
-             ORDER BY u.t, u.i
+             ORDER BY u.t COLLATE "C", u.i COLLATE "C"
             ON CONFLICT (tenant, resource_type, id) DO UPDATE
                SET version_id = r.version_id + 1, deleted = false,
                    last_updated = greatest(clock_timestamp(), r.last_updated)
             RETURNING r.resource_type, r.id, r.version_id, r.last_updated
             """;
 
+    /** Locks the targets in key order first (like the upsert), so concurrent writers cannot deadlock. */
     private static final String DELETE_HEADS = """
+            WITH target AS (
+                SELECT r.resource_type, r.id
+                  FROM resource AS r
+                  JOIN unnest($2::text[], $3::text[]) AS u(t, i) ON r.resource_type = u.t AND r.id = u.i
+                 WHERE r.tenant = $1 AND NOT r.deleted
+                 ORDER BY r.resource_type, r.id
+                   FOR UPDATE OF r)
             UPDATE resource AS r
                SET version_id = r.version_id + 1, deleted = true,
                    last_updated = greatest(clock_timestamp(), r.last_updated)
-              FROM unnest($2::text[], $3::text[]) AS u(t, i)
-             WHERE r.tenant = $1 AND r.resource_type = u.t AND r.id = u.i AND NOT r.deleted
+              FROM target
+             WHERE r.tenant = $1 AND r.resource_type = target.resource_type AND r.id = target.id AND NOT r.deleted
             RETURNING r.resource_type, r.id, r.version_id, r.last_updated
             """;
 
@@ -75,7 +83,6 @@ public class VersionWriter {
             INSERT INTO resource_compartment (tenant, patient_id, resource_type, id, version_id)
             SELECT $1, u.p, u.t, u.i, u.vid
               FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[]) AS u(p, t, i, vid)
-            ON CONFLICT DO NOTHING
             """;
 
     private static final String INSERT_MEMBERS = """
@@ -174,13 +181,42 @@ public class VersionWriter {
         if (k == 0) {
             return Uni.createFrom().item(result);
         }
-        return c.preparedQuery(CLOSE_PREVIOUS).execute(Tuple.of(tenant, types, ids, vids, ts))
+        return closePrevious(c, tenant, types, ids, vids, ts)
                 .chain(() -> c.preparedQuery(INSERT_VERSIONS)
                         .execute(Tuple.tuple().addValue(tenant).addValue(types).addValue(ids).addValue(vids)
                                 .addValue(ts).addValue(deleted).addValue(contents)))
                 .chain(() -> insertCompartments(c, tenant, compartments))
                 .chain(() -> insertMembers(c, tenant, members))
                 .replaceWith(result);
+    }
+
+    /** Closes the predecessors of the versions that have one (version > 1); new resources need no statement. */
+    private Uni<Void> closePrevious(SqlConnection c, String tenant, String[] types, String[] ids, Long[] vids,
+                                    OffsetDateTime[] ts) {
+        int m = 0;
+        for (Long v : vids) {
+            if (v > 1) {
+                m++;
+            }
+        }
+        if (m == 0) {
+            return Uni.createFrom().voidItem();
+        }
+        String[] t = new String[m];
+        String[] i = new String[m];
+        Long[] v = new Long[m];
+        OffsetDateTime[] at = new OffsetDateTime[m];
+        int k = 0;
+        for (int j = 0; j < vids.length; j++) {
+            if (vids[j] > 1) {
+                t[k] = types[j];
+                i[k] = ids[j];
+                v[k] = vids[j];
+                at[k] = ts[j];
+                k++;
+            }
+        }
+        return c.preparedQuery(CLOSE_PREVIOUS).execute(Tuple.of(tenant, t, i, v, at)).replaceWithVoid();
     }
 
     private Uni<Void> insertCompartments(SqlConnection c, String tenant, List<String[]> rows) {

@@ -124,6 +124,70 @@ class FhirCrudTest {
     }
 
     @Test
+    void concurrentWritersOfOneResourceGetContiguousVersions() throws Exception {
+        int writers = 12;
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(6);
+        List<java.util.concurrent.Future<Integer>> results = new ArrayList<>();
+        for (int i = 0; i < writers; i++) {
+            int n = i;
+            results.add(pool.submit(() -> given().contentType(FHIR)
+                    .body("{\"resourceType\":\"Patient\",\"id\":\"contended\",\"birthDate\":\"2000-01-" + (10 + n) + "\"}")
+                    .put("/tenants/race/fhir/Patient/contended").statusCode()));
+        }
+        for (var f : results) {
+            int status = f.get();
+            assertTrue(status == 200 || status == 201, "status " + status);
+        }
+        pool.shutdown();
+        try (Connection c = PostgresTestResource.jdbc(); var st = c.createStatement()) {
+            ResultSet rs = st.executeQuery("""
+                    SELECT version_id, valid_from, valid_to, lead(valid_from) OVER (ORDER BY version_id) AS next_from, content
+                      FROM resource_version WHERE tenant = 'race' AND id = 'contended' ORDER BY version_id""");
+            int expected = 1;
+            while (rs.next()) {
+                assertEquals(expected, rs.getLong(1));
+                assertEquals(rs.getTimestamp(4), rs.getTimestamp(3));
+                assertTrue(rs.getString(5).contains("\"versionId\":\"" + expected + "\""));
+                expected++;
+            }
+            assertEquals(writers + 1, expected);
+        }
+        given().get("/tenants/race/fhir/Patient/contended").then().statusCode(200).header("ETag", "W/\"" + writers + "\"");
+    }
+
+    @Test
+    void groupVersionsStoreTheirMembers() throws Exception {
+        given().contentType(FHIR).body("""
+                {"resourceType":"Group","id":"grp","type":"person","actual":true,"member":[
+                 {"entity":{"reference":"Patient/a"},"period":{"start":"2020-01-01T00:00:00+05:00","end":"2021"}},
+                 {"entity":{"reference":"Group/inner"},"inactive":true},
+                 {"entity":{"reference":"Device/d"}}]}""").put("/fhir/Group/grp").then().statusCode(201);
+        given().contentType(FHIR).body("""
+                {"resourceType":"Group","id":"grp","type":"person","actual":true,"member":[{"entity":{"reference":"Patient/b"}}]}""")
+                .put("/fhir/Group/grp").then().statusCode(200);
+        try (Connection c = PostgresTestResource.jdbc(); var st = c.createStatement()) {
+            ResultSet rs = st.executeQuery("""
+                    SELECT version_id, member_type, member_id, period_start, period_end, inactive FROM group_member
+                     WHERE tenant = 'default' AND group_id = 'grp' ORDER BY version_id, member_id""");
+            List<String> rows = new ArrayList<>();
+            while (rs.next()) {
+                rows.add(rs.getLong(1) + " " + rs.getString(2) + "/" + rs.getString(3) + " "
+                        + (rs.getTimestamp(4) == null ? "-" : rs.getTimestamp(4).toInstant()) + " "
+                        + (rs.getTimestamp(5) == null ? "-" : rs.getTimestamp(5).toInstant()) + " " + rs.getBoolean(6));
+            }
+            assertEquals(List.of("1 Patient/a 2019-12-31T19:00:00Z 2022-01-01T00:00:00Z false",
+                    "1 Group/inner - - true",
+                    "2 Patient/b - - false"), rows);
+            rs = st.executeQuery("SELECT patient_id, version_id FROM resource_compartment WHERE tenant = 'default' "
+                    + "AND resource_type = 'Group' AND id = 'grp' ORDER BY version_id");
+            rs.next();
+            assertEquals("a", rs.getString(1));
+            rs.next();
+            assertEquals("b", rs.getString(1));
+        }
+    }
+
+    @Test
     void tenantsAreIsolated() {
         given().contentType(FHIR).body("{\"resourceType\":\"Patient\",\"id\":\"shared-id\",\"gender\":\"female\"}")
                 .put("/tenants/acme/fhir/Patient/shared-id").then().statusCode(201)
