@@ -1,0 +1,29 @@
+package io.sluice.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+/** Resource store and FHIR REST settings (prefix {@code sluice.store}). */
+@ConfigMapping(prefix = "sluice.store")
+public interface StoreConfig {
+
+    /** Most resources written per statement batch (and per transaction) during a bulk ingest. */
+    @WithDefault("2000")
+    int ingestBatchRows();
+
+    /** A bulk ingest batch is written once its resources reach this many characters of JSON. */
+    @WithDefault("8388608")
+    long ingestBatchBytes();
+
+    /** Longest NDJSON line accepted by $ingest, in bytes; longer lines are rejected (and reported). */
+    @WithDefault("33554432")
+    int ingestMaxLineBytes();
+
+    /** At most this many rejected lines are listed individually in an ingest report (all are counted). */
+    @WithDefault("1000")
+    int ingestMaxReportedErrors();
+
+    /** Largest request body of a create, update or Bundle, in bytes; larger gets 413 ($ingest has no limit). */
+    @WithDefault("67108864")
+    long maxBodyBytes();
+}

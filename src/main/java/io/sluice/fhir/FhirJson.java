@@ -1,0 +1,84 @@
+package io.sluice.fhir;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.json.JsonReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * The JSON codec for stored FHIR resources: decimals keep their exact text (1.50 stays 1.50),
+ * duplicate keys and trailing garbage are errors, output is minified.
+ */
+public final class FhirJson {
+
+    /** Largest single string value accepted (e.g. a base64 attachment), in characters. */
+    public static final int MAX_STRING_LENGTH = 200_000_000;
+
+    private static final ObjectMapper MAPPER = JsonMapper.builder()
+            .nodeFactory(JsonNodeFactory.withExactBigDecimals(true))
+            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .disable(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .disable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+            .build();
+
+    static {
+        MAPPER.getFactory().setStreamReadConstraints(StreamReadConstraints.builder()
+                .maxStringLength(MAX_STRING_LENGTH).build());
+    }
+
+    private FhirJson() {
+    }
+
+    /** The shared mapper (thread-safe). */
+    public static ObjectMapper mapper() {
+        return MAPPER;
+    }
+
+    /**
+     * Parses a JSON object.
+     *
+     * @throws InvalidJsonException when the text is not one well-formed JSON object
+     */
+    public static ObjectNode parseObject(String text) {
+        JsonNode n;
+        try {
+            n = MAPPER.readTree(text);
+        } catch (JsonProcessingException e) {
+            throw new InvalidJsonException("malformed JSON: " + e.getOriginalMessage()
+                    + (e.getLocation() != null ? " at line " + e.getLocation().getLineNr()
+                    + ", column " + e.getLocation().getColumnNr() : ""));
+        }
+        if (n == null || n.isMissingNode()) {
+            throw new InvalidJsonException("empty body: expected a JSON object");
+        }
+        if (!n.isObject()) {
+            throw new InvalidJsonException("expected a JSON object, got " + n.getNodeType().name().toLowerCase());
+        }
+        return (ObjectNode) n;
+    }
+
+    /** Minified JSON text of a node. */
+    public static String write(JsonNode node) {
+        try {
+            return MAPPER.writeValueAsString(node);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot serialize JSON", e);
+        }
+    }
+
+    /** JSON text is not a well-formed object. */
+    public static class InvalidJsonException extends RuntimeException {
+        public InvalidJsonException(String message) {
+            super(message, null, false, false);
+        }
+    }
+}

@@ -1,0 +1,179 @@
+package io.sluice.fhir;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The FHIR R4 Patient compartment (CompartmentDefinition "patient", 4.0.1): for every resource type
+ * in it, the search parameters that make a resource a member, resolved to the JSON element path(s)
+ * of that search parameter's R4 expression. {@code .where(resolve() is Patient)} filters are applied
+ * by only counting references that point at a Patient. A Patient is a member of its own compartment.
+ * Pure: no state, no I/O.
+ */
+public final class PatientCompartment {
+
+    /** One compartment search parameter of a resource type and the dot-separated element path it reads. */
+    public record Param(String name, String path) {
+    }
+
+    /** Compartment parameters by resource type (R4 CompartmentDefinition patient). */
+    public static final Map<String, List<Param>> PARAMS = Map.ofEntries(
+            Map.entry("Account", List.of(new Param("subject", "subject"))),
+            Map.entry("AdverseEvent", List.of(new Param("subject", "subject"))),
+            Map.entry("AllergyIntolerance", List.of(new Param("asserter", "asserter"), new Param("patient", "patient"), new Param("recorder", "recorder"))),
+            Map.entry("Appointment", List.of(new Param("actor", "participant.actor"))),
+            Map.entry("AppointmentResponse", List.of(new Param("actor", "actor"))),
+            Map.entry("AuditEvent", List.of(new Param("patient", "agent.who"), new Param("patient", "entity.what"))),
+            Map.entry("Basic", List.of(new Param("author", "author"), new Param("patient", "subject"))),
+            Map.entry("BodyStructure", List.of(new Param("patient", "patient"))),
+            Map.entry("CarePlan", List.of(new Param("patient", "subject"), new Param("performer", "activity.detail.performer"))),
+            Map.entry("CareTeam", List.of(new Param("participant", "participant.member"), new Param("patient", "subject"))),
+            Map.entry("ChargeItem", List.of(new Param("subject", "subject"))),
+            Map.entry("Claim", List.of(new Param("patient", "patient"), new Param("payee", "payee.party"))),
+            Map.entry("ClaimResponse", List.of(new Param("patient", "patient"))),
+            Map.entry("ClinicalImpression", List.of(new Param("subject", "subject"))),
+            Map.entry("Communication", List.of(new Param("recipient", "recipient"), new Param("sender", "sender"), new Param("subject", "subject"))),
+            Map.entry("CommunicationRequest", List.of(new Param("recipient", "recipient"), new Param("requester", "requester"), new Param("sender", "sender"), new Param("subject", "subject"))),
+            Map.entry("Composition", List.of(new Param("attester", "attester.party"), new Param("author", "author"), new Param("subject", "subject"))),
+            Map.entry("Condition", List.of(new Param("asserter", "asserter"), new Param("patient", "subject"))),
+            Map.entry("Consent", List.of(new Param("patient", "patient"))),
+            Map.entry("Coverage", List.of(new Param("beneficiary", "beneficiary"), new Param("payor", "payor"), new Param("policy-holder", "policyHolder"), new Param("subscriber", "subscriber"))),
+            Map.entry("CoverageEligibilityRequest", List.of(new Param("patient", "patient"))),
+            Map.entry("CoverageEligibilityResponse", List.of(new Param("patient", "patient"))),
+            Map.entry("DetectedIssue", List.of(new Param("patient", "patient"))),
+            Map.entry("Device", List.of(new Param("patient", "patient"))),
+            Map.entry("DeviceRequest", List.of(new Param("performer", "performer"), new Param("subject", "subject"))),
+            Map.entry("DeviceUseStatement", List.of(new Param("subject", "subject"))),
+            Map.entry("DiagnosticReport", List.of(new Param("subject", "subject"))),
+            Map.entry("DocumentManifest", List.of(new Param("author", "author"), new Param("recipient", "recipient"), new Param("subject", "subject"))),
+            Map.entry("DocumentReference", List.of(new Param("author", "author"), new Param("subject", "subject"))),
+            Map.entry("Encounter", List.of(new Param("patient", "subject"))),
+            Map.entry("EnrollmentRequest", List.of(new Param("subject", "candidate"))),
+            Map.entry("EpisodeOfCare", List.of(new Param("patient", "patient"))),
+            Map.entry("ExplanationOfBenefit", List.of(new Param("patient", "patient"), new Param("payee", "payee.party"))),
+            Map.entry("FamilyMemberHistory", List.of(new Param("patient", "patient"))),
+            Map.entry("Flag", List.of(new Param("patient", "subject"))),
+            Map.entry("Goal", List.of(new Param("patient", "subject"))),
+            Map.entry("Group", List.of(new Param("member", "member.entity"))),
+            Map.entry("ImagingStudy", List.of(new Param("patient", "subject"))),
+            Map.entry("Immunization", List.of(new Param("patient", "patient"))),
+            Map.entry("ImmunizationEvaluation", List.of(new Param("patient", "patient"))),
+            Map.entry("ImmunizationRecommendation", List.of(new Param("patient", "patient"))),
+            Map.entry("Invoice", List.of(new Param("patient", "subject"), new Param("recipient", "recipient"), new Param("subject", "subject"))),
+            Map.entry("List", List.of(new Param("source", "source"), new Param("subject", "subject"))),
+            Map.entry("MeasureReport", List.of(new Param("patient", "subject"))),
+            Map.entry("Media", List.of(new Param("subject", "subject"))),
+            Map.entry("MedicationAdministration", List.of(new Param("patient", "subject"), new Param("performer", "performer.actor"), new Param("subject", "subject"))),
+            Map.entry("MedicationDispense", List.of(new Param("patient", "subject"), new Param("receiver", "receiver"), new Param("subject", "subject"))),
+            Map.entry("MedicationRequest", List.of(new Param("subject", "subject"))),
+            Map.entry("MedicationStatement", List.of(new Param("subject", "subject"))),
+            Map.entry("MolecularSequence", List.of(new Param("patient", "patient"))),
+            Map.entry("NutritionOrder", List.of(new Param("patient", "patient"))),
+            Map.entry("Observation", List.of(new Param("performer", "performer"), new Param("subject", "subject"))),
+            Map.entry("Patient", List.of(new Param("link", "link.other"))),
+            Map.entry("Person", List.of(new Param("patient", "link.target"))),
+            Map.entry("Procedure", List.of(new Param("patient", "subject"), new Param("performer", "performer.actor"))),
+            Map.entry("Provenance", List.of(new Param("patient", "target"))),
+            Map.entry("QuestionnaireResponse", List.of(new Param("author", "author"), new Param("subject", "subject"))),
+            Map.entry("RelatedPerson", List.of(new Param("patient", "patient"))),
+            Map.entry("RequestGroup", List.of(new Param("participant", "action.participant"), new Param("subject", "subject"))),
+            Map.entry("ResearchSubject", List.of(new Param("individual", "individual"))),
+            Map.entry("RiskAssessment", List.of(new Param("subject", "subject"))),
+            Map.entry("Schedule", List.of(new Param("actor", "actor"))),
+            Map.entry("ServiceRequest", List.of(new Param("performer", "performer"), new Param("subject", "subject"))),
+            Map.entry("Specimen", List.of(new Param("subject", "subject"))),
+            Map.entry("SupplyDelivery", List.of(new Param("patient", "patient"))),
+            Map.entry("SupplyRequest", List.of(new Param("subject", "deliverTo"))),
+            Map.entry("VisionPrescription", List.of(new Param("patient", "patient"))));
+
+    private PatientCompartment() {
+    }
+
+    /** True when resources of this type can be members of a Patient compartment. */
+    public static boolean isCompartmentType(String resourceType) {
+        return "Patient".equals(resourceType) || PARAMS.containsKey(resourceType);
+    }
+
+    /** The compartment parameters of a type; empty when the type is not in the compartment. */
+    public static List<Param> params(String resourceType) {
+        return PARAMS.getOrDefault(resourceType, List.of());
+    }
+
+    /**
+     * Ids of the Patients whose compartment the resource belongs to, in first-seen order.
+     *
+     * @param resourceType the resource's type
+     * @param id           the resource's id (a Patient is in its own compartment)
+     * @param resource     the resource JSON
+     */
+    public static Set<String> patientIds(String resourceType, String id, JsonNode resource) {
+        Set<String> ids = new LinkedHashSet<>();
+        if ("Patient".equals(resourceType) && id != null) {
+            ids.add(id);
+        }
+        for (Param p : params(resourceType)) {
+            List<JsonNode> nodes = new ArrayList<>();
+            collect(resource, p.path().split("\\."), 0, nodes);
+            for (JsonNode ref : nodes) {
+                String pid = patientId(ref.path("reference").asText(null));
+                if (pid != null) {
+                    ids.add(pid);
+                }
+            }
+        }
+        return ids;
+    }
+
+    /**
+     * The Patient id a reference string points to: {@code Patient/x}, {@code Patient/x/_history/n}
+     * or an absolute URL ending in one of those; null for anything else (other types, contained
+     * {@code #x}, {@code urn:} references, malformed ids).
+     */
+    public static String patientId(String reference) {
+        if (reference == null) {
+            return null;
+        }
+        String r = reference;
+        int hist = r.indexOf("/_history/");
+        if (hist >= 0) {
+            r = r.substring(0, hist);
+        }
+        int slash = r.lastIndexOf('/');
+        if (slash <= 0) {
+            return null;
+        }
+        String id = r.substring(slash + 1);
+        int typeStart = r.lastIndexOf('/', slash - 1) + 1;
+        String type = r.substring(typeStart, slash);
+        if (!"Patient".equals(type) || !ResourceTypes.isValidId(id)) {
+            return null;
+        }
+        return id;
+    }
+
+    private static void collect(JsonNode node, String[] path, int at, List<JsonNode> out) {
+        if (node == null || node.isMissingNode() || node.isNull()) {
+            return;
+        }
+        if (node.isArray()) {
+            for (JsonNode n : node) {
+                collect(n, path, at, out);
+            }
+            return;
+        }
+        if (at == path.length) {
+            if (node.isObject()) {
+                out.add(node);
+            }
+            return;
+        }
+        if (node.isObject()) {
+            collect(node.get(path[at]), path, at + 1, out);
+        }
+    }
+}

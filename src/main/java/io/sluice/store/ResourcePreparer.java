@@ -1,0 +1,180 @@
+package io.sluice.store;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.fhir.FhirJson;
+import io.sluice.fhir.PatientCompartment;
+import io.sluice.fhir.ResourceTypes;
+
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.OffsetDateTime;
+import java.time.Year;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Validates a resource and turns it into a {@link PreparedWrite}. The stored JSON always starts
+ * with {@code {"resourceType":T,"id":I,"meta":{"versionId":V,"lastUpdated":L}, so the server meta is
+ * added by text concatenation once the version and timestamp are known; the client's other meta
+ * elements (profile, tag, source, ...) follow, then every other element in the order received.
+ */
+final class ResourcePreparer {
+
+    private ResourcePreparer() {
+    }
+
+    /** Checks the resourceType element and returns it. */
+    static String resourceType(ObjectNode resource) {
+        JsonNode rt = resource.get("resourceType");
+        if (rt == null || !rt.isTextual()) {
+            throw new StoreException.Invalid("resource has no resourceType");
+        }
+        String type = rt.textValue();
+        if (!ResourceTypes.isKnown(type)) {
+            throw new StoreException.Invalid("unknown resourceType '" + type + "' (not a FHIR R4 resource type)");
+        }
+        return type;
+    }
+
+    /** The id element when present (validated), else null. */
+    static String idOf(ObjectNode resource) {
+        JsonNode id = resource.get("id");
+        if (id == null || id.isNull()) {
+            return null;
+        }
+        if (!id.isTextual() || !ResourceTypes.isValidId(id.textValue())) {
+            throw new StoreException.Invalid("invalid resource id " + id + ": must match [A-Za-z0-9\\-.]{1,64}");
+        }
+        return id.textValue();
+    }
+
+    /**
+     * Prepares a create/update of {@code resource} as {@code type/id}; the resource's own id element
+     * is replaced by {@code id}.
+     */
+    static PreparedWrite prepare(String type, String id, ObjectNode resource) {
+        if (!ResourceTypes.isValidId(id)) {
+            throw new StoreException.Invalid("invalid resource id '" + id + "': must match [A-Za-z0-9\\-.]{1,64}");
+        }
+        JsonNodeFactory f = JsonNodeFactory.instance;
+        ObjectNode ordered = f.objectNode();
+        ordered.put("resourceType", type);
+        ordered.put("id", id);
+        ObjectNode meta = ordered.putObject("meta");
+        JsonNode oldMeta = resource.get("meta");
+        if (oldMeta != null && !oldMeta.isNull()) {
+            if (!oldMeta.isObject()) {
+                throw new StoreException.Invalid("meta must be a JSON object");
+            }
+            Iterator<Map.Entry<String, JsonNode>> it = oldMeta.fields();
+            while (it.hasNext()) {
+                Map.Entry<String, JsonNode> e = it.next();
+                if (!e.getKey().equals("versionId") && !e.getKey().equals("lastUpdated")) {
+                    meta.set(e.getKey(), e.getValue());
+                }
+            }
+        }
+        Iterator<Map.Entry<String, JsonNode>> it = resource.fields();
+        while (it.hasNext()) {
+            Map.Entry<String, JsonNode> e = it.next();
+            String k = e.getKey();
+            if (!k.equals("resourceType") && !k.equals("id") && !k.equals("meta")) {
+                ordered.set(k, e.getValue());
+            }
+        }
+        String text = FhirJson.write(ordered);
+        String prefix = prefix(type, id);
+        if (!text.startsWith(prefix)) {
+            throw new IllegalStateException("unexpected serialization prefix for " + type + "/" + id);
+        }
+        List<GroupMember> members = "Group".equals(type) ? members(resource) : List.of();
+        return new PreparedWrite(type, id, text.substring(prefix.length()),
+                PatientCompartment.patientIds(type, id, resource), members);
+    }
+
+    /** The fixed start of every stored content, up to and including {@code "meta":{}. */
+    static String prefix(String type, String id) {
+        return "{\"resourceType\":\"" + type + "\",\"id\":\"" + id + "\",\"meta\":{";
+    }
+
+    /** The stored JSON of a version: the prefix, the server meta, then the tail. */
+    static String content(PreparedWrite w, long versionId, String lastUpdated) {
+        String tail = w.tail();
+        StringBuilder sb = new StringBuilder(tail.length() + 160);
+        sb.append(prefix(w.resourceType(), w.id()))
+                .append("\"versionId\":\"").append(versionId)
+                .append("\",\"lastUpdated\":\"").append(lastUpdated).append('"');
+        if (!tail.startsWith("}")) {
+            sb.append(',');
+        }
+        return sb.append(tail).toString();
+    }
+
+    private static List<GroupMember> members(ObjectNode group) {
+        JsonNode arr = group.get("member");
+        if (arr == null || arr.isNull()) {
+            return List.of();
+        }
+        if (!arr.isArray()) {
+            throw new StoreException.Invalid("Group.member must be an array");
+        }
+        List<GroupMember> out = new ArrayList<>();
+        int i = 0;
+        for (JsonNode m : arr) {
+            String ref = m.path("entity").path("reference").asText("");
+            String[] parts = ref.split("/");
+            if (parts.length < 2 || !ResourceTypes.isValidId(parts[parts.length - 1])
+                    || !(parts[parts.length - 2].equals("Patient") || parts[parts.length - 2].equals("Group"))) {
+                // members that are not a Patient or Group reference (e.g. Device) take no part in exports
+                i++;
+                continue;
+            }
+            JsonNode period = m.path("period");
+            Instant start = dateTime(period.path("start"), false, "Group.member[" + i + "].period.start");
+            Instant end = dateTime(period.path("end"), true, "Group.member[" + i + "].period.end");
+            out.add(new GroupMember(parts[parts.length - 2], parts[parts.length - 1], start, end,
+                    m.path("inactive").asBoolean(false)));
+            i++;
+        }
+        return out;
+    }
+
+    /**
+     * A FHIR dateTime as an instant: full date-times with offset as given; partial dates (YYYY,
+     * YYYY-MM, YYYY-MM-DD, taken as UTC) as the start of that period, or for a period end as the
+     * start of the next one.
+     */
+    static Instant dateTime(JsonNode node, boolean end, String where) {
+        if (node == null || node.isMissingNode() || node.isNull()) {
+            return null;
+        }
+        String s = node.asText();
+        try {
+            if (s.length() > 10) {
+                return OffsetDateTime.parse(s).toInstant();
+            }
+            if (s.length() == 10) {
+                LocalDate d = LocalDate.parse(s);
+                return (end ? d.plusDays(1) : d).atStartOfDay().toInstant(ZoneOffset.UTC);
+            }
+            if (s.length() == 7) {
+                YearMonth ym = YearMonth.parse(s);
+                return (end ? ym.plusMonths(1) : ym).atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC);
+            }
+            if (s.length() == 4) {
+                Year y = Year.parse(s);
+                return (end ? y.plusYears(1) : y).atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC);
+            }
+        } catch (DateTimeParseException e) {
+            // fall through
+        }
+        throw new StoreException.Invalid(where + ": '" + s + "' is not a FHIR dateTime");
+    }
+}

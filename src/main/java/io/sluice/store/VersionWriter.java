@@ -1,0 +1,233 @@
+package io.sluice.store;
+
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.SqlConnection;
+import io.vertx.mutiny.sqlclient.Tuple;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes a set of new versions inside the caller's transaction with a handful of multi-row
+ * statements (unnest arrays), whatever the number of resources:
+ * <ol>
+ *   <li>the shared per-tenant snapshot lock (see docs/architecture.md), taken once per transaction by
+ *       {@link #lockSnapshot};</li>
+ *   <li>the {@code resource} head rows are upserted (creates/updates) or flagged deleted, which row-locks
+ *       each resource and serializes concurrent writers of it; the version number and
+ *       {@code clock_timestamp()} (taken after the lock, never earlier than the previous version's)
+ *       come back from RETURNING;</li>
+ *   <li>the previous versions are closed ({@code valid_to}), the new versions inserted with their
+ *       content (server meta spliced in), then their compartment and group member rows.</li>
+ * </ol>
+ */
+@ApplicationScoped
+public class VersionWriter {
+
+    private static final String LOCK = """
+            SELECT pg_advisory_xact_lock_shared(hashtext('sluice-snapshot:' || $1))
+            """;
+
+    private static final String UPSERT_HEADS = """
+            INSERT INTO resource AS r (tenant, resource_type, id, version_id, deleted, last_updated)
+            SELECT $1, u.t, u.i, 1, false, clock_timestamp()
+              FROM unnest($2::text[], $3::text[]) AS u(t, i)
+             ORDER BY u.t, u.i
+            ON CONFLICT (tenant, resource_type, id) DO UPDATE
+               SET version_id = r.version_id + 1, deleted = false,
+                   last_updated = greatest(clock_timestamp(), r.last_updated)
+            RETURNING r.resource_type, r.id, r.version_id, r.last_updated
+            """;
+
+    private static final String DELETE_HEADS = """
+            UPDATE resource AS r
+               SET version_id = r.version_id + 1, deleted = true,
+                   last_updated = greatest(clock_timestamp(), r.last_updated)
+              FROM unnest($2::text[], $3::text[]) AS u(t, i)
+             WHERE r.tenant = $1 AND r.resource_type = u.t AND r.id = u.i AND NOT r.deleted
+            RETURNING r.resource_type, r.id, r.version_id, r.last_updated
+            """;
+
+    private static final String CLOSE_PREVIOUS = """
+            UPDATE resource_version AS v
+               SET valid_to = u.ts
+              FROM unnest($2::text[], $3::text[], $4::int8[], $5::timestamptz[]) AS u(t, i, vid, ts)
+             WHERE v.tenant = $1 AND v.resource_type = u.t AND v.id = u.i AND v.version_id = u.vid - 1
+               AND u.vid > 1
+            """;
+
+    private static final String INSERT_VERSIONS = """
+            INSERT INTO resource_version (tenant, resource_type, id, version_id, valid_from, deleted, content)
+            SELECT $1, u.t, u.i, u.vid, u.ts, u.del, u.c
+              FROM unnest($2::text[], $3::text[], $4::int8[], $5::timestamptz[], $6::bool[], $7::text[])
+                   AS u(t, i, vid, ts, del, c)
+            """;
+
+    private static final String INSERT_COMPARTMENTS = """
+            INSERT INTO resource_compartment (tenant, patient_id, resource_type, id, version_id)
+            SELECT $1, u.p, u.t, u.i, u.vid
+              FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[]) AS u(p, t, i, vid)
+            ON CONFLICT DO NOTHING
+            """;
+
+    private static final String INSERT_MEMBERS = """
+            INSERT INTO group_member (tenant, group_id, version_id, member_type, member_id,
+                                      period_start, period_end, inactive)
+            SELECT $1, u.g, u.vid, u.mt, u.mi, u.ps, u.pe, u.ina
+              FROM unnest($2::text[], $3::int8[], $4::text[], $5::text[], $6::timestamptz[],
+                          $7::timestamptz[], $8::bool[]) AS u(g, vid, mt, mi, ps, pe, ina)
+            """;
+
+    /** Version number and timestamp assigned to one resource. */
+    private record Head(long versionId, Instant lastUpdated) {
+        static Head from(Row row) {
+            return new Head(row.getLong("version_id"), row.getOffsetDateTime("last_updated").toInstant());
+        }
+    }
+
+    /** Takes the shared snapshot lock of a tenant; must be the first statement of every write transaction. */
+    public Uni<Void> lockSnapshot(SqlConnection c, String tenant) {
+        return c.preparedQuery(LOCK).execute(Tuple.of(tenant)).replaceWithVoid();
+    }
+
+    /**
+     * Writes the versions (after {@link #lockSnapshot} in the same transaction). Each resource may
+     * occur at most once. Returns the stored versions in input order; null for a delete of a
+     * resource that does not exist or is already deleted (nothing is written for it).
+     */
+    Uni<List<StoredResource>> write(SqlConnection c, String tenant, List<PreparedWrite> writes) {
+        List<PreparedWrite> upserts = new ArrayList<>();
+        List<PreparedWrite> deletes = new ArrayList<>();
+        for (PreparedWrite w : writes) {
+            (w.isDelete() ? deletes : upserts).add(w);
+        }
+        Map<String, Head> heads = new HashMap<>(writes.size() * 2);
+        return heads(c, UPSERT_HEADS, tenant, upserts, heads)
+                .chain(() -> heads(c, DELETE_HEADS, tenant, deletes, heads))
+                .chain(() -> writeVersions(c, tenant, writes, heads));
+    }
+
+    private Uni<Void> heads(SqlConnection c, String sql, String tenant, List<PreparedWrite> ws, Map<String, Head> into) {
+        if (ws.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        String[] types = new String[ws.size()];
+        String[] ids = new String[ws.size()];
+        for (int i = 0; i < ws.size(); i++) {
+            types[i] = ws.get(i).resourceType();
+            ids[i] = ws.get(i).id();
+        }
+        return c.preparedQuery(sql).execute(Tuple.of(tenant, types, ids)).invoke(rows -> {
+            for (Row row : rows) {
+                into.put(row.getString("resource_type") + "/" + row.getString("id"), Head.from(row));
+            }
+        }).replaceWithVoid();
+    }
+
+    private Uni<List<StoredResource>> writeVersions(SqlConnection c, String tenant, List<PreparedWrite> writes,
+                                                    Map<String, Head> heads) {
+        List<StoredResource> result = new ArrayList<>(writes.size());
+        int n = heads.size();
+        String[] types = new String[n];
+        String[] ids = new String[n];
+        Long[] vids = new Long[n];
+        OffsetDateTime[] ts = new OffsetDateTime[n];
+        Boolean[] deleted = new Boolean[n];
+        String[] contents = new String[n];
+        List<String[]> compartments = new ArrayList<>();
+        List<Object[]> members = new ArrayList<>();
+        int k = 0;
+        for (PreparedWrite w : writes) {
+            Head h = heads.get(w.key());
+            if (h == null) {
+                if (!w.isDelete()) {
+                    throw new IllegalStateException("no head row returned for " + w.key());
+                }
+                result.add(null);
+                continue;
+            }
+            String content = w.isDelete() ? null
+                    : ResourcePreparer.content(w, h.versionId(), DateTimeFormatter.ISO_INSTANT.format(h.lastUpdated()));
+            types[k] = w.resourceType();
+            ids[k] = w.id();
+            vids[k] = h.versionId();
+            ts[k] = h.lastUpdated().atOffset(ZoneOffset.UTC);
+            deleted[k] = w.isDelete();
+            contents[k] = content;
+            k++;
+            for (String p : w.patients()) {
+                compartments.add(new String[]{p, w.resourceType(), w.id(), Long.toString(h.versionId())});
+            }
+            for (GroupMember m : w.members()) {
+                members.add(new Object[]{w.id(), h.versionId(), m});
+            }
+            result.add(new StoredResource(w.resourceType(), w.id(), h.versionId(), h.lastUpdated(), w.isDelete(), content));
+        }
+        if (k == 0) {
+            return Uni.createFrom().item(result);
+        }
+        return c.preparedQuery(CLOSE_PREVIOUS).execute(Tuple.of(tenant, types, ids, vids, ts))
+                .chain(() -> c.preparedQuery(INSERT_VERSIONS)
+                        .execute(Tuple.tuple().addValue(tenant).addValue(types).addValue(ids).addValue(vids)
+                                .addValue(ts).addValue(deleted).addValue(contents)))
+                .chain(() -> insertCompartments(c, tenant, compartments))
+                .chain(() -> insertMembers(c, tenant, members))
+                .replaceWith(result);
+    }
+
+    private Uni<Void> insertCompartments(SqlConnection c, String tenant, List<String[]> rows) {
+        if (rows.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        int n = rows.size();
+        String[] p = new String[n];
+        String[] t = new String[n];
+        String[] i = new String[n];
+        Long[] v = new Long[n];
+        for (int j = 0; j < n; j++) {
+            String[] r = rows.get(j);
+            p[j] = r[0];
+            t[j] = r[1];
+            i[j] = r[2];
+            v[j] = Long.parseLong(r[3]);
+        }
+        return c.preparedQuery(INSERT_COMPARTMENTS).execute(Tuple.of(tenant, p, t, i, v)).replaceWithVoid();
+    }
+
+    private Uni<Void> insertMembers(SqlConnection c, String tenant, List<Object[]> rows) {
+        if (rows.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        int n = rows.size();
+        String[] g = new String[n];
+        Long[] v = new Long[n];
+        String[] mt = new String[n];
+        String[] mi = new String[n];
+        OffsetDateTime[] ps = new OffsetDateTime[n];
+        OffsetDateTime[] pe = new OffsetDateTime[n];
+        Boolean[] ina = new Boolean[n];
+        for (int j = 0; j < n; j++) {
+            Object[] r = rows.get(j);
+            GroupMember m = (GroupMember) r[2];
+            g[j] = (String) r[0];
+            v[j] = (Long) r[1];
+            mt[j] = m.memberType();
+            mi[j] = m.memberId();
+            ps[j] = m.periodStart() == null ? null : m.periodStart().atOffset(ZoneOffset.UTC);
+            pe[j] = m.periodEnd() == null ? null : m.periodEnd().atOffset(ZoneOffset.UTC);
+            ina[j] = m.inactive();
+        }
+        return c.preparedQuery(INSERT_MEMBERS)
+                .execute(Tuple.tuple().addValue(tenant).addValue(g).addValue(v).addValue(mt).addValue(mi)
+                        .addValue(ps).addValue(pe).addValue(ina))
+                .replaceWithVoid();
+    }
+}
