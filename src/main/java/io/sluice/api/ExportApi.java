@@ -67,7 +67,7 @@ public class ExportApi {
     private final ExportConfig exportConfig;
     private final AccessPolicy access;
     private final ObjectMapper mapper;
-    private final KickoffParameters parameters = new KickoffParameters(KnownResourceTypes::isResourceType);
+    private final KickoffParameters parameters = new KickoffParameters(io.sluice.fhir.ResourceTypes::isKnown);
 
     public ExportApi(ExportService service, KickoffGate gate, GroupLookup groups, OutputStore outputs,
                      ApiConfig apiConfig, ExportConfig exportConfig, AccessPolicy access, ObjectMapper mapper) {

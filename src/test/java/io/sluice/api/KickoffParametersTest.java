@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class KickoffParametersTest {
 
-    private final KickoffParameters parser = new KickoffParameters(KnownResourceTypes::isResourceType);
+    private final KickoffParameters parser = new KickoffParameters(io.sluice.fhir.ResourceTypes::isKnown);
 
     private static List<KickoffParameters.Raw> q(String... nameValues) {
         List<KickoffParameters.Raw> out = new ArrayList<>();
