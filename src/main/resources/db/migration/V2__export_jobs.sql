@@ -24,19 +24,24 @@ CREATE INDEX export_job_claimable ON export_job (created_at) WHERE status IN ('a
 CREATE INDEX export_job_by_tenant ON export_job (tenant, status);
 CREATE INDEX export_job_finished ON export_job (completed_at) WHERE status IN ('complete', 'error', 'cancelled');
 
--- Resume state per (job, resource type).
+-- Resume state per (job, part kind, resource type): one row per phase of the job.
+-- kind output: resources of the type; deleted: tombstones of the type (written as Bundles);
+-- error: the single OperationOutcome part of lenient-mode issues (resource_type OperationOutcome).
+-- cursor/exported/next_part advance only in the transaction that records a part (export_part).
 CREATE TABLE export_type_progress (
     job_id         uuid NOT NULL REFERENCES export_job (id) ON DELETE CASCADE,
+    kind           text NOT NULL DEFAULT 'output' CHECK (kind IN ('output', 'error', 'deleted')),
     resource_type  text COLLATE "C" NOT NULL,
     cursor_id      text COLLATE "C",               -- last exported id (keyset); NULL = from the start
     exported       bigint NOT NULL DEFAULT 0,
     total          bigint,                         -- snapshot size when known
     next_part      integer NOT NULL DEFAULT 0,
     done           boolean NOT NULL DEFAULT false,
-    PRIMARY KEY (job_id, resource_type)
+    PRIMARY KEY (job_id, kind, resource_type)
 );
 
--- Finalized, recorded output files. Only rows here are ever listed in a manifest.
+-- Finalized, recorded output files. For kind 'deleted', resource_type is the type of the deleted
+-- resources (the lines are Bundles; the manifest lists them with type Bundle). Only rows here are ever listed in a manifest.
 CREATE TABLE export_part (
     job_id         uuid NOT NULL REFERENCES export_job (id) ON DELETE CASCADE,
     kind           text NOT NULL CHECK (kind IN ('output', 'error', 'deleted')),

@@ -52,4 +52,25 @@ public interface ExportConfig {
     /** Directory of the local output store. */
     @WithDefault("./data/exports")
     String outputDir();
+
+    /**
+     * Group exports with {@code _since}: when true (default), patients that became members of the
+     * Group after {@code _since} get all their data regardless of {@code _since} (the Bulk Data IG
+     * allows this; a consumer syncing incrementally otherwise never sees their history). When
+     * false, {@code _since} applies to every member alike.
+     */
+    @WithDefault("true")
+    boolean groupNewMembersFullHistory();
+
+    /** Transient failures (dropped connection, serialization failure) retried per job before it goes to error. */
+    @WithDefault("4")
+    int transientRetries();
+
+    /** First backoff delay of transient-failure retries; doubles each time, capped at 30 times this. */
+    @WithDefault("PT0.2S")
+    java.time.Duration retryBaseDelay();
+
+    /** Whether to count each type's snapshot size at job start (export_type_progress.total, X-Progress). */
+    @WithDefault("true")
+    boolean countTotals();
 }

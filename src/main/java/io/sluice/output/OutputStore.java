@@ -23,4 +23,10 @@ public interface OutputStore {
 
     /** Deletes every file of a job, finalized or not. */
     Uni<Void> deleteJob(String tenant, UUID jobId);
+
+    /**
+     * Deletes every file of a job whose location is not in {@code recordedLocations}: parts written
+     * but never recorded (a crash between finalize and record) and leftover temporary files.
+     */
+    Uni<Void> deleteUnrecorded(String tenant, UUID jobId, java.util.Set<String> recordedLocations);
 }

@@ -1,0 +1,124 @@
+package io.sluice.api;
+
+import io.sluice.store.ResourceStore;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.NoSuchElementException;
+
+/**
+ * Splits a byte stream into UTF-8 lines incrementally (LF or CRLF), holding at most one line plus a
+ * read buffer in memory. A line longer than the limit is skipped up to its end and yields a
+ * {@link ResourceStore#REJECTED_LINE_MARKER} line with the reason, so the store reports it. Not
+ * thread-safe; read errors surface as {@link UncheckedIOException}.
+ */
+final class NdjsonLineReader implements Iterator<String> {
+
+    private final InputStream in;
+    private final int maxLineBytes;
+    private final byte[] buf = new byte[65536];
+    private int pos;
+    private int limit;
+    private boolean eof;
+    private byte[] line = new byte[8192];
+    private int lineLen;
+    private String next;
+
+    NdjsonLineReader(InputStream in, int maxLineBytes) {
+        this.in = in;
+        this.maxLineBytes = maxLineBytes;
+    }
+
+    @Override
+    public boolean hasNext() {
+        if (next == null) {
+            next = readLine();
+        }
+        return next != null;
+    }
+
+    @Override
+    public String next() {
+        if (!hasNext()) {
+            throw new NoSuchElementException();
+        }
+        String n = next;
+        next = null;
+        return n;
+    }
+
+    private String readLine() {
+        lineLen = 0;
+        if (line.length > 1 << 20) {
+            line = new byte[8192]; // do not keep a huge line's buffer
+        }
+        boolean overflow = false;
+        boolean any = false;
+        while (true) {
+            if (pos == limit) {
+                if (eof || !fill()) {
+                    if (!any) {
+                        return null;
+                    }
+                    return finish(overflow);
+                }
+            }
+            any = true;
+            int start = pos;
+            while (pos < limit && buf[pos] != '\n') {
+                pos++;
+            }
+            int len = pos - start;
+            if (!overflow) {
+                if ((long) lineLen + len > maxLineBytes) {
+                    overflow = true;
+                    lineLen = 0;
+                } else {
+                    append(start, len);
+                }
+            }
+            if (pos < limit) { // found '\n'
+                pos++;
+                return finish(overflow);
+            }
+        }
+    }
+
+    private String finish(boolean overflow) {
+        if (overflow) {
+            return ResourceStore.REJECTED_LINE_MARKER + "line is longer than the limit of " + maxLineBytes + " bytes";
+        }
+        int len = lineLen;
+        if (len > 0 && line[len - 1] == '\r') {
+            len--;
+        }
+        return new String(line, 0, len, StandardCharsets.UTF_8);
+    }
+
+    private void append(int start, int len) {
+        if (lineLen + len > line.length) {
+            line = Arrays.copyOf(line, Math.max(line.length * 2, lineLen + len));
+        }
+        System.arraycopy(buf, start, line, lineLen, len);
+        lineLen += len;
+    }
+
+    private boolean fill() {
+        try {
+            int n = in.read(buf);
+            if (n < 0) {
+                eof = true;
+                return false;
+            }
+            pos = 0;
+            limit = n;
+            return true;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,505 @@
+package io.sluice.export;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.fhir.OperationOutcomes;
+import io.sluice.job.ClaimedJob;
+import io.sluice.job.ExportLevel;
+import io.sluice.job.ExportRequest;
+import io.sluice.job.JobStoreException;
+import io.sluice.job.LeaseLostException;
+import io.sluice.job.StoreErrors;
+import io.sluice.job.TypeProgressRow;
+import io.sluice.output.FinalizedPart;
+import io.sluice.output.PartKey;
+import io.sluice.output.PartWriter;
+import io.sluice.store.SnapshotQueries;
+import io.sluice.store.SnapshotQueries.Selection;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.core.buffer.Buffer;
+import org.jboss.logging.Logger;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Predicate;
+
+/**
+ * One claimed job running on one worker under one lease (fencing token).
+ *
+ * <p>Phases, each resumable from its committed {@code export_type_progress} row: the lenient-mode
+ * {@code error} part, one {@code output} phase per resource type, then (for {@code _since}) one
+ * {@code deleted} phase per type. A phase reads keyset pages of the snapshot, appends NDJSON lines
+ * to an open part, and when the part is full (or the phase ends) finalizes it and records it in
+ * ONE fenced transaction together with the phase's cursor, count and next part index. Lines of a
+ * still-open part are never covered by a committed cursor: after a crash the open part is simply
+ * abandoned and rewritten from the last committed cursor under the new token (the token is in the
+ * file name), and unrecorded files are deleted when the job completes.
+ */
+final class JobRun {
+
+    private static final Logger LOG = Logger.getLogger(JobRun.class);
+    private static final byte NEWLINE = '\n';
+
+    final ClaimedJob job;
+    private final ExportWorker worker;
+    private final ExportEngine engine;
+    private final EngineSettings settings;
+    private volatile RuntimeException stopCause;
+    private long heartbeatTimer = -1;
+    private PartWriter openWriter;
+
+    JobRun(ExportWorker worker, ClaimedJob job) {
+        this.worker = worker;
+        this.engine = worker.engine;
+        this.settings = worker.settings;
+        this.job = job;
+    }
+
+    /** Asks the pipeline to stop at its next step with {@code cause}. */
+    void stop(RuntimeException cause) {
+        if (stopCause == null) {
+            stopCause = cause;
+        }
+        if (cause instanceof ExportWorker.Stopped) {
+            cancelHeartbeat();
+        }
+    }
+
+    private void checkStopped() {
+        RuntimeException c = stopCause;
+        if (c != null) {
+            throw c;
+        }
+    }
+
+    private <T> Uni<T> guarded(java.util.function.Supplier<Uni<T>> next) {
+        return Uni.createFrom().deferred(() -> {
+            checkStopped();
+            return next.get();
+        });
+    }
+
+    // ------------------------------------------------------------------ lifecycle
+
+    Uni<Void> run() {
+        startHeartbeat();
+        return attempt(0).eventually(this::cancelHeartbeat);
+    }
+
+    private void startHeartbeat() {
+        long every = Math.max(10, settings.heartbeat().toMillis());
+        heartbeatTimer = engine.vertx.setPeriodic(every, id -> {
+            if (stopCause != null) {
+                return;
+            }
+            engine.jobs.heartbeat(job.lease(), settings.lease()).subscribe().with(t -> {
+            }, e -> {
+                if (e instanceof LeaseLostException lost) {
+                    stop(lost);
+                } else {
+                    LOG.warnf("heartbeat of job %s failed (will retry): %s", job.lease().jobId(), e.getMessage());
+                }
+            });
+        });
+    }
+
+    private synchronized void cancelHeartbeat() {
+        if (heartbeatTimer >= 0) {
+            engine.vertx.cancelTimer(heartbeatTimer);
+            heartbeatTimer = -1;
+        }
+    }
+
+    private Uni<Void> attempt(int retriesSoFar) {
+        return execute().onFailure().recoverWithUni(e -> handleFailure(e, retriesSoFar));
+    }
+
+    private Uni<Void> handleFailure(Throwable failure, int retriesSoFar) {
+        Throwable e = stopCause != null ? stopCause : failure;
+        if (e instanceof ExportWorker.Stopped stopped) {
+            // crash simulation leaves everything as it is; shutdown aborts the open part (lease released by the worker)
+            return stopped.crash ? Uni.createFrom().voidItem() : abortOpenPart();
+        }
+        Uni<Void> abort = abortOpenPart();
+        if (e instanceof LeaseLostException lost) {
+            LOG.infof("export job %s: %s; worker %s stops", job.lease().jobId(), lost.getMessage(), worker.workerId);
+            return lost.reason() == LeaseLostException.Reason.CANCELLED
+                    ? abort.chain(() -> engine.output.deleteJob(job.tenant(), job.lease().jobId()).onFailure().recoverWithNull())
+                    : abort;
+        }
+        Optional<Duration> delay = settings.retry().nextDelay(e, retriesSoFar);
+        if (delay.isPresent()) {
+            LOG.warnf("export job %s: transient failure (%s), retry %d in %s", job.lease().jobId(),
+                    StoreErrors.describe(e), retriesSoFar + 1, delay.get());
+            return abort.chain(() -> Uni.createFrom().voidItem().onItem().delayIt().by(delay.get()))
+                    .chain(() -> attempt(retriesSoFar + 1));
+        }
+        String message = failureMessage(e, retriesSoFar);
+        LOG.errorf(e, "export job %s failed: %s", job.lease().jobId(), message);
+        return abort.chain(() -> engine.jobs.fail(job.lease(), message))
+                .onFailure().recoverWithUni(f -> {
+                    if (f instanceof LeaseLostException lost && lost.reason() == LeaseLostException.Reason.CANCELLED) {
+                        return engine.output.deleteJob(job.tenant(), job.lease().jobId()).onFailure().recoverWithNull();
+                    }
+                    LOG.warnf("could not mark job %s failed: %s", job.lease().jobId(), f.getMessage());
+                    return Uni.createFrom().voidItem();
+                });
+    }
+
+    static String failureMessage(Throwable e, int retries) {
+        String cause = e instanceof ExportFailure ? e.getMessage() : StoreErrors.describe(e);
+        return retries > 0 ? cause + " (after " + retries + " retries)" : cause;
+    }
+
+    private Uni<Void> abortOpenPart() {
+        PartWriter w = openWriter;
+        openWriter = null;
+        return w == null ? Uni.createFrom().voidItem() : w.abort().onFailure().recoverWithNull();
+    }
+
+    /** A permanent, explained failure of the job (bad filter, missing Group...). */
+    static final class ExportFailure extends RuntimeException {
+        ExportFailure(String message) {
+            super(message);
+        }
+    }
+
+    // ------------------------------------------------------------------ the job
+
+    private Uni<Void> execute() {
+        return guarded(this::selection).chain(sel -> guarded(() -> plan(sel))
+                .chain(phases -> guarded(() -> renderers())
+                        .chain(renderers -> Multi.createFrom().iterable(phases)
+                                .filter(p -> !p.done())
+                                .onItem().transformToUniAndConcatenate(p -> guarded(() -> runPhase(sel, p, renderers)))
+                                .collect().last()))
+                .chain(() -> guarded(() -> engine.jobs.complete(job.lease())))
+                .chain(() -> engine.jobs.recordedLocations(job.lease().jobId()))
+                .chain(keep -> engine.output.deleteUnrecorded(job.tenant(), job.lease().jobId(), keep)
+                        .onFailure().recoverWithNull()));
+    }
+
+    private Uni<Selection> selection() {
+        ExportRequest r = job.request();
+        var at = job.transactionTime();
+        if (job.level() == ExportLevel.SYSTEM) {
+            return Uni.createFrom().item(Selection.system(job.tenant(), at, r.since(), r.until()));
+        }
+        if (job.level() == ExportLevel.PATIENT) {
+            String[] patients = r.patients().isEmpty() ? null : r.patients().toArray(String[]::new);
+            return Uni.createFrom().item(new Selection(job.tenant(), at, r.since(), r.until(), true, patients, new String[0]));
+        }
+        SnapshotQueries q = engine.snapshots;
+        return q.exists(job.tenant(), "Group", job.groupId(), at).chain(exists -> {
+            if (!exists) {
+                return Uni.createFrom().failure(new ExportFailure(
+                        "Group/" + job.groupId() + " does not exist at the export's transactionTime " + at));
+            }
+            Uni<Set<String>> members = q.groupPatients(job.tenant(), job.groupId(), at);
+            boolean split = r.since() != null && settings.groupNewMembersFullHistory();
+            Uni<Set<String>> before = split ? q.groupPatients(job.tenant(), job.groupId(), r.since())
+                    : Uni.createFrom().item(Set.of());
+            return Uni.combine().all().unis(members, before).asTuple().map(t -> {
+                Set<String> now = t.getItem1();
+                List<String> old = new ArrayList<>();
+                List<String> added = new ArrayList<>();
+                for (String p : now) {
+                    if (!r.patients().isEmpty() && !r.patients().contains(p)) {
+                        continue;
+                    }
+                    if (split && !t.getItem2().contains(p)) {
+                        added.add(p);
+                    } else {
+                        old.add(p);
+                    }
+                }
+                return new Selection(job.tenant(), at, r.since(), r.until(), true,
+                        old.toArray(String[]::new), added.toArray(String[]::new));
+            });
+        });
+    }
+
+    /** The job's phases: committed rows, or a fresh plan recorded (fenced) on first run. */
+    private Uni<List<TypeProgressRow>> plan(Selection sel) {
+        return engine.jobs.progress(job.lease().jobId()).chain(rows -> {
+            if (!rows.isEmpty()) {
+                return Uni.createFrom().item(ordered(rows));
+            }
+            ExportRequest r = job.request();
+            Uni<List<String>> types;
+            if (!r.types().isEmpty()) {
+                types = Uni.createFrom().item(r.types().stream().distinct().sorted().toList());
+            } else if (job.level() == ExportLevel.SYSTEM) {
+                types = engine.snapshots.typesPresent(job.tenant());
+            } else {
+                types = engine.snapshots.compartmentTypes(job.tenant());
+            }
+            return types.chain(ts -> totals(sel, ts)).chain(totals -> {
+                List<TypeProgressRow> plan = new ArrayList<>();
+                if (!r.lenientIssues().isEmpty()) {
+                    plan.add(TypeProgressRow.start("error", "OperationOutcome", (long) r.lenientIssues().size()));
+                }
+                totals.forEach((type, total) -> plan.add(TypeProgressRow.start("output", type, total.orElse(null))));
+                if (r.since() != null) {
+                    totals.keySet().forEach(type -> plan.add(TypeProgressRow.start("deleted", type, null)));
+                }
+                return engine.jobs.initProgress(job.lease(), plan)
+                        .chain(() -> engine.jobs.progress(job.lease().jobId()))
+                        .map(JobRun::ordered);
+            });
+        });
+    }
+
+    private static List<TypeProgressRow> ordered(List<TypeProgressRow> rows) {
+        Map<String, Integer> rank = Map.of("error", 0, "output", 1, "deleted", 2);
+        return rows.stream().sorted(Comparator.<TypeProgressRow>comparingInt(p -> rank.get(p.kind()))
+                .thenComparing(TypeProgressRow::resourceType)).toList();
+    }
+
+    private Uni<Map<String, Optional<Long>>> totals(Selection sel, List<String> types) {
+        Map<String, Optional<Long>> out = java.util.Collections.synchronizedMap(new java.util.TreeMap<>());
+        if (types.isEmpty()) {
+            return Uni.createFrom().item(out);
+        }
+        return Multi.createFrom().iterable(types)
+                .onItem().transformToUni(type -> settings.countTotals() && !job.request().typeFilters().containsKey(type)
+                        ? engine.snapshots.count(sel, type).map(n -> {
+                            out.put(type, Optional.of(n));
+                            return n;
+                        })
+                        : Uni.createFrom().item(() -> {
+                            out.put(type, Optional.empty());
+                            return 0L;
+                        }))
+                .merge(4)
+                .collect().last()
+                .map(x -> new java.util.TreeMap<>(out));
+    }
+
+    // ------------------------------------------------------------------ rendering
+
+    /** Turns one stored resource into its output line, or null when a type filter drops it. */
+    interface Renderer {
+        byte[] render(String content);
+    }
+
+    private Uni<Map<String, Renderer>> renderers() {
+        return Uni.createFrom().item(() -> {
+            ExportRequest r = job.request();
+            Optional<TypeFilterFactory> factory = r.typeFilters().isEmpty() ? Optional.empty() : engine.typeFilterFactory();
+            if (!r.typeFilters().isEmpty() && factory.isEmpty()) {
+                throw new ExportFailure("the job has _typeFilter values but this server has no _typeFilter "
+                        + "implementation (no TypeFilterFactory bean)");
+            }
+            Map<String, Renderer> out = new HashMap<>();
+            Set<String> types = new LinkedHashSet<>(r.typeFilters().keySet());
+            for (String e : r.elements()) {
+                int dot = e.indexOf('.');
+                if (dot > 0) {
+                    types.add(e.substring(0, dot));
+                }
+            }
+            for (String type : types) {
+                out.put(type, renderer(type, factory));
+            }
+            out.put("*", renderer("*", factory));
+            return out;
+        });
+    }
+
+    private Renderer renderer(String type, Optional<TypeFilterFactory> factory) {
+        ExportRequest r = job.request();
+        Set<String> keep = ElementsProjection.elementsFor(type, r.elements());
+        Predicate<JsonNode> filter = null;
+        List<String> queries = r.typeFilters().get(type);
+        if (queries != null && !queries.isEmpty()) {
+            try {
+                filter = factory.orElseThrow().compile(type, queries);
+            } catch (RuntimeException e) {
+                throw new ExportFailure("_typeFilter for " + type + " cannot be applied: " + e.getMessage());
+            }
+        }
+        if (keep.isEmpty() && filter == null) {
+            return content -> content.getBytes(StandardCharsets.UTF_8);
+        }
+        Predicate<JsonNode> f = filter;
+        return content -> {
+            try {
+                JsonNode node = engine.json.readTree(content);
+                if (f != null && !f.test(node)) {
+                    return null;
+                }
+                if (keep.isEmpty() || !(node instanceof ObjectNode obj)) {
+                    return content.getBytes(StandardCharsets.UTF_8);
+                }
+                return engine.json.writeValueAsBytes(ElementsProjection.project(obj, keep));
+            } catch (java.io.IOException e) {
+                throw new ExportFailure("stored resource is not valid JSON: " + e.getMessage());
+            }
+        };
+    }
+
+    // ------------------------------------------------------------------ phases
+
+    /** In-memory state of the running phase; only {@code committed*} values are in the database. */
+    private static final class Phase {
+        final TypeProgressRow row;
+        String readCursor;
+        long exportedCommitted;
+        int nextPart;
+        long partLines;
+        long partBytes;
+        boolean finished;
+
+        Phase(TypeProgressRow row) {
+            this.row = row;
+            this.readCursor = row.cursorId();
+            this.exportedCommitted = row.exported();
+            this.nextPart = row.nextPart();
+        }
+    }
+
+    /** Lines of one page that go into the same part; {@code closesPart} when the part is full after them. */
+    private record Segment(Buffer lines, long count, String lastId, boolean closesPart) {
+    }
+
+    private Uni<Void> runPhase(Selection sel, TypeProgressRow row, Map<String, Renderer> renderers) {
+        Phase phase = new Phase(row);
+        if (row.kind().equals("error")) {
+            return errorPhase(phase);
+        }
+        Renderer renderer = renderers.getOrDefault(row.resourceType(), renderers.get("*"));
+        return Multi.createBy().repeating().uni(() -> guarded(() -> step(sel, phase, renderer)))
+                .whilst(more -> more)
+                .collect().last().replaceWithVoid();
+    }
+
+    private Uni<Boolean> step(Selection sel, Phase phase, Renderer renderer) {
+        String type = phase.row.resourceType();
+        boolean deleted = phase.row.kind().equals("deleted");
+        int limit = settings.batchSize();
+        Uni<List<Line>> page = deleted
+                ? engine.snapshots.deletedPage(sel, type, phase.readCursor, limit)
+                .map(ids -> ids.stream().map(id -> new Line(id, deletedBundle(type, id))).toList())
+                : engine.snapshots.page(sel, type, phase.readCursor, limit)
+                .map(rows -> rows.stream().map(r -> new Line(r.id(), renderer.render(r.content()))).toList());
+        return page.chain(lines -> {
+            checkStopped();
+            boolean last = lines.size() < limit;
+            List<Segment> segments = segment(phase, lines);
+            Uni<Void> written = Multi.createFrom().iterable(segments)
+                    .onItem().transformToUniAndConcatenate(s -> guarded(() -> writeSegment(phase, s)))
+                    .collect().last().replaceWithVoid();
+            return written.chain(() -> last ? guarded(() -> finishPhase(phase)) : Uni.createFrom().voidItem())
+                    .replaceWith(!last);
+        });
+    }
+
+    private record Line(String id, byte[] bytes) {
+    }
+
+    private byte[] deletedBundle(String type, String id) {
+        ObjectNode b = engine.json.createObjectNode();
+        b.put("resourceType", "Bundle");
+        b.put("type", "transaction");
+        ObjectNode req = b.putArray("entry").addObject().putObject("request");
+        req.put("method", "DELETE");
+        req.put("url", type + "/" + id);
+        try {
+            return engine.json.writeValueAsBytes(b);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private List<Segment> segment(Phase phase, List<Line> lines) {
+        List<Segment> out = new ArrayList<>();
+        Buffer buf = Buffer.buffer();
+        long n = 0;
+        String lastId = null;
+        for (Line line : lines) {
+            lastId = line.id();
+            if (line.bytes() == null) {
+                continue;
+            }
+            buf.appendBytes(line.bytes()).appendByte(NEWLINE);
+            n++;
+            phase.partLines++;
+            phase.partBytes += line.bytes().length + 1;
+            if (phase.partLines >= settings.partMaxResources() || phase.partBytes >= settings.partMaxBytes()) {
+                out.add(new Segment(buf, n, lastId, true));
+                buf = Buffer.buffer();
+                n = 0;
+                phase.partLines = 0;
+                phase.partBytes = 0;
+            }
+        }
+        if (n > 0) {
+            out.add(new Segment(buf, n, lastId, false));
+        }
+        if (lastId != null) {
+            phase.readCursor = lastId;
+        }
+        return out;
+    }
+
+    private PartKey key(Phase phase) {
+        return new PartKey(job.tenant(), job.lease().jobId(), phase.row.kind(), phase.row.resourceType(), phase.nextPart,
+                job.lease().fencingToken());
+    }
+
+    private Uni<Void> writeSegment(Phase phase, Segment s) {
+        Uni<PartWriter> writer = openWriter != null ? Uni.createFrom().item(openWriter)
+                : engine.output.open(key(phase)).invoke(w -> openWriter = w);
+        return writer.chain(w -> w.write(s.lines(), s.count()))
+                .chain(() -> s.closesPart() ? closePart(phase, s.lastId(), false) : Uni.createFrom().voidItem());
+    }
+
+    private Uni<Void> finishPhase(Phase phase) {
+        if (openWriter != null) {
+            return closePart(phase, phase.readCursor, true);
+        }
+        return engine.jobs.markDone(job.lease(), phase.row.kind(), phase.row.resourceType(), phase.readCursor);
+    }
+
+    /** Finalizes the open part, then records it and advances the phase in one fenced transaction. */
+    private Uni<Void> closePart(Phase phase, String cursor, boolean done) {
+        PartWriter w = openWriter;
+        return w.finalizePart()
+                .invoke(() -> openWriter = null)
+                .chain(part -> worker.hooks.afterFinalize(job, part).replaceWith(part))
+                .chain(part -> guarded(() -> engine.jobs.recordPart(job.lease(), part, cursor,
+                        phase.exportedCommitted + part.resourceCount(), done))
+                        .invoke(() -> {
+                            phase.exportedCommitted += part.resourceCount();
+                            phase.nextPart++;
+                        }));
+    }
+
+    private Uni<Void> errorPhase(Phase phase) {
+        Buffer buf = Buffer.buffer();
+        long n = 0;
+        for (String issue : job.request().lenientIssues()) {
+            try {
+                buf.appendBytes(engine.json.writeValueAsBytes(OperationOutcomes.of("warning", "processing", issue)))
+                        .appendByte(NEWLINE);
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new JobStoreException("cannot render OperationOutcome", e);
+            }
+            n++;
+        }
+        long count = n;
+        return engine.output.open(key(phase)).invoke(w -> openWriter = w)
+                .chain(w -> w.write(buf, count))
+                .chain(() -> closePart(phase, null, true));
+    }
+}

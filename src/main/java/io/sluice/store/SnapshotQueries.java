@@ -1,0 +1,227 @@
+package io.sluice.store;
+
+import io.sluice.job.Sql;
+import io.sluice.job.StoreErrors;
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.Tuple;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Export reads of the resource store as of a snapshot instant T (docs/architecture.md): a version is
+ * visible when {@code valid_from <= T AND (valid_to IS NULL OR valid_to > T) AND NOT deleted}.
+ * Pages are keyset-ordered by id within a type, so a committed cursor resumes exactly.
+ * Read-only over schema V1; every failure is translated by {@link StoreErrors}.
+ */
+@ApplicationScoped
+public class SnapshotQueries {
+
+    /** One visible resource version: its id, version and raw JSON as stored. */
+    public record SnapshotRow(String id, long versionId, String content) {
+        static SnapshotRow from(Row r) {
+            return new SnapshotRow(r.getString("id"), r.getLong("version_id"), r.getString("content"));
+        }
+    }
+
+    /**
+     * What a job reads.
+     *
+     * @param at                 the snapshot instant (transactionTime)
+     * @param since              inclusive lower bound on the version's lastUpdated, or null
+     * @param until              inclusive upper bound on the version's lastUpdated, or null
+     * @param compartment        false: every resource of the type (system level); true: only
+     *                           resources in a live patient's compartment
+     * @param patients           with compartment: patients whose compartments count, subject to
+     *                           {@code since}; null = every patient
+     * @param fullHistoryPatients with compartment: patients whose compartments count regardless of
+     *                           {@code since} (Group members added after {@code since}); never null
+     */
+    public record Selection(String tenant, Instant at, Instant since, Instant until, boolean compartment,
+                            String[] patients, String[] fullHistoryPatients) {
+
+        /** Every resource of the tenant. */
+        public static Selection system(String tenant, Instant at, Instant since, Instant until) {
+            return new Selection(tenant, at, since, until, false, null, new String[0]);
+        }
+    }
+
+    private static final String VISIBLE = """
+            v.tenant = $1 AND v.resource_type = $2 AND v.id > $3
+              AND v.valid_from <= $4 AND (v.valid_to IS NULL OR v.valid_to > $4) AND NOT v.deleted
+              AND ($5::timestamptz IS NULL OR v.valid_from >= $5 OR $9::boolean)
+              AND ($6::timestamptz IS NULL OR v.valid_from <= $6)
+            """;
+
+    private static final String IN_COMPARTMENT = """
+              AND (NOT $9::boolean OR EXISTS (
+                  SELECT 1 FROM resource_compartment c
+                  WHERE c.tenant = v.tenant AND c.resource_type = v.resource_type AND c.id = v.id
+                    AND c.version_id = v.version_id
+                    AND ((($7::text[] IS NULL OR c.patient_id = ANY($7::text[]))
+                          AND ($5::timestamptz IS NULL OR v.valid_from >= $5))
+                         OR c.patient_id = ANY($8::text[]))
+                    AND EXISTS (
+                        SELECT 1 FROM resource_version p
+                        WHERE p.tenant = c.tenant AND p.resource_type = 'Patient' AND p.id = c.patient_id
+                          AND p.valid_from <= $4 AND (p.valid_to IS NULL OR p.valid_to > $4) AND NOT p.deleted)))
+            """;
+
+    private static final String PAGE = """
+            SELECT v.id, v.version_id, v.content FROM resource_version v
+            WHERE """ + VISIBLE + IN_COMPARTMENT + """
+            ORDER BY v.id
+            LIMIT $10
+            """;
+
+    private static final String COUNT = """
+            SELECT count(*) AS n FROM resource_version v
+            WHERE """ + VISIBLE + IN_COMPARTMENT;
+
+    private static final String DELETED_PAGE = """
+            SELECT v.id FROM resource_version v
+            WHERE v.tenant = $1 AND v.resource_type = $2 AND v.id > $3 AND v.deleted
+              AND v.valid_from > $5 AND v.valid_from <= $4 AND (v.valid_to IS NULL OR v.valid_to > $4)
+              AND ($6::timestamptz IS NULL OR v.valid_from <= $6)
+              AND (NOT $9::boolean OR EXISTS (
+                  SELECT 1 FROM resource_compartment c
+                  WHERE c.tenant = v.tenant AND c.resource_type = v.resource_type AND c.id = v.id
+                    AND c.version_id = (SELECT max(b.version_id) FROM resource_version b
+                                        WHERE b.tenant = v.tenant AND b.resource_type = v.resource_type
+                                          AND b.id = v.id AND b.version_id < v.version_id)
+                    AND ($7::text[] IS NULL OR c.patient_id = ANY($7::text[]) OR c.patient_id = ANY($8::text[]))))
+            ORDER BY v.id
+            LIMIT $10
+            """;
+
+    private final Pool pool;
+
+    public SnapshotQueries(Pool pool) {
+        this.pool = pool;
+    }
+
+    private static Tuple args(Selection s, String type, String afterId, int limit) {
+        return Tuple.from(Arrays.asList(s.tenant(), type, afterId == null ? "" : afterId, Sql.ts(s.at()),
+                Sql.ts(s.since()), Sql.ts(s.until()), s.patients(), s.fullHistoryPatients(), s.compartment(), limit));
+    }
+
+    private static <T> Uni<T> translated(Uni<T> uni) {
+        return uni.onFailure().transform(StoreErrors::translate);
+    }
+
+    /** Up to {@code limit} visible resources of a type with id after {@code afterId} (null = from the start), by id. */
+    public Uni<List<SnapshotRow>> page(Selection s, String type, String afterId, int limit) {
+        return translated(pool.preparedQuery(PAGE).execute(args(s, type, afterId, limit)).map(rows -> {
+            List<SnapshotRow> out = new ArrayList<>(rows.size());
+            for (Row r : rows) {
+                out.add(SnapshotRow.from(r));
+            }
+            return out;
+        }));
+    }
+
+    /** How many resources of a type {@link #page} would return in all. */
+    public Uni<Long> count(Selection s, String type) {
+        return translated(pool.preparedQuery(COUNT).execute(args(s, type, null, 0))
+                .map(rows -> rows.iterator().next().getLong("n")));
+    }
+
+    /**
+     * Ids of resources of a type deleted in {@code (since, at]} (and at or before {@code until}) and
+     * still deleted at {@code at}, by id. With a compartment selection, a deleted resource counts
+     * when the version before its tombstone was in a selected patient's compartment (the patient
+     * need not be alive any more); {@code since} is the caller's and must be non-null.
+     */
+    public Uni<List<String>> deletedPage(Selection s, String type, String afterId, int limit) {
+        return translated(pool.preparedQuery(DELETED_PAGE).execute(args(s, type, afterId, limit)).map(rows -> {
+            List<String> out = new ArrayList<>(rows.size());
+            for (Row r : rows) {
+                out.add(r.getString("id"));
+            }
+            return out;
+        }));
+    }
+
+    /** Every resource type with at least one version in the tenant (loose index scan), sorted. */
+    public Uni<List<String>> typesPresent(String tenant) {
+        return translated(pool.preparedQuery("""
+                WITH RECURSIVE t(rt) AS (
+                    SELECT min(resource_type) FROM resource_version WHERE tenant = $1
+                  UNION ALL
+                    SELECT (SELECT min(resource_type) FROM resource_version WHERE tenant = $1 AND resource_type > t.rt)
+                    FROM t WHERE t.rt IS NOT NULL
+                )
+                SELECT rt FROM t WHERE rt IS NOT NULL ORDER BY rt
+                """).execute(Tuple.of(tenant)).map(SnapshotQueries::strings));
+    }
+
+    /** Every resource type with at least one patient compartment membership in the tenant, sorted. */
+    public Uni<List<String>> compartmentTypes(String tenant) {
+        return translated(pool.preparedQuery("""
+                WITH RECURSIVE t(rt) AS (
+                    SELECT min(resource_type) FROM resource_compartment WHERE tenant = $1
+                  UNION ALL
+                    SELECT (SELECT min(resource_type) FROM resource_compartment WHERE tenant = $1 AND resource_type > t.rt)
+                    FROM t WHERE t.rt IS NOT NULL
+                )
+                SELECT rt FROM t WHERE rt IS NOT NULL ORDER BY rt
+                """).execute(Tuple.of(tenant)).map(SnapshotQueries::strings));
+    }
+
+    /** Whether a resource exists (is visible) at {@code at}. */
+    public Uni<Boolean> exists(String tenant, String type, String id, Instant at) {
+        return translated(pool.preparedQuery("""
+                SELECT 1 FROM resource_version v
+                WHERE v.tenant = $1 AND v.resource_type = $2 AND v.id = $3
+                  AND v.valid_from <= $4 AND (v.valid_to IS NULL OR v.valid_to > $4) AND NOT v.deleted
+                """).execute(Tuple.of(tenant, type, id, Sql.ts(at))).map(rows -> rows.size() > 0));
+    }
+
+    /**
+     * Patient ids that are members of a Group at {@code at}: members of the Group version visible at
+     * {@code at} that are not inactive and whose period (when given) covers {@code at}; nested
+     * Groups are followed the same way, each at most once per path (cycles end).
+     */
+    public Uni<Set<String>> groupPatients(String tenant, String groupId, Instant at) {
+        return translated(pool.preparedQuery("""
+                WITH RECURSIVE groups(group_id, path) AS (
+                    SELECT $2::text, ARRAY[$2::text]
+                  UNION ALL
+                    SELECT m.member_id, g.path || m.member_id
+                    FROM groups g
+                    JOIN resource_version v ON v.tenant = $1 AND v.resource_type = 'Group' AND v.id = g.group_id
+                         AND v.valid_from <= $3 AND (v.valid_to IS NULL OR v.valid_to > $3) AND NOT v.deleted
+                    JOIN group_member m ON m.tenant = $1 AND m.group_id = v.id AND m.version_id = v.version_id
+                    WHERE m.member_type = 'Group' AND NOT m.inactive
+                      AND (m.period_start IS NULL OR m.period_start <= $3)
+                      AND (m.period_end IS NULL OR m.period_end >= $3)
+                      AND NOT m.member_id = ANY(g.path)
+                )
+                SELECT DISTINCT m.member_id
+                FROM groups g
+                JOIN resource_version v ON v.tenant = $1 AND v.resource_type = 'Group' AND v.id = g.group_id
+                     AND v.valid_from <= $3 AND (v.valid_to IS NULL OR v.valid_to > $3) AND NOT v.deleted
+                JOIN group_member m ON m.tenant = $1 AND m.group_id = v.id AND m.version_id = v.version_id
+                WHERE m.member_type = 'Patient' AND NOT m.inactive
+                  AND (m.period_start IS NULL OR m.period_start <= $3)
+                  AND (m.period_end IS NULL OR m.period_end >= $3)
+                ORDER BY m.member_id
+                """).execute(Tuple.of(tenant, groupId, Sql.ts(at)))
+                .map(rows -> new LinkedHashSet<>(strings(rows))));
+    }
+
+    private static List<String> strings(io.vertx.mutiny.sqlclient.RowSet<Row> rows) {
+        List<String> out = new ArrayList<>();
+        for (Row r : rows) {
+            out.add(r.getString(0));
+        }
+        return out;
+    }
+}
