@@ -16,7 +16,7 @@ import jakarta.ws.rs.core.UriInfo;
 import org.jboss.resteasy.reactive.RestMulti;
 
 /** {@code $export} endpoints under {@code /tenants/{tenant}/fhir}; everything is done by {@link ExportApi}. */
-@Path("/tenants/{tenant: [a-z0-9-]{1,64}}/fhir")
+@Path("/tenants/{tenant}/fhir")
 public class TenantExportResource {
 
     private final ExportApi api;
@@ -28,7 +28,7 @@ public class TenantExportResource {
     }
 
     private ExportApi.Call call(String tenant, UriInfo uri, HttpHeaders headers) {
-        return new ExportApi.Call(tenant, true, uri, headers);
+        return new ExportApi.Call(FhirApi.tenant(tenant), true, uri, headers);
     }
 
     @GET

@@ -41,6 +41,7 @@ public class LocalOutputStore implements OutputStore {
     private final Vertx vertx;
     private final Path root;
 
+    @jakarta.inject.Inject
     public LocalOutputStore(Vertx vertx, ExportConfig config) {
         this(vertx, Path.of(config.outputDir()));
     }
