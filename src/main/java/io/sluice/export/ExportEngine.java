@@ -22,7 +22,9 @@ public class ExportEngine {
     final Vertx vertx;
     private final Instance<TypeFilterFactory> typeFilters;
     private final ExportConfig config;
+    private final Optional<Optional<TypeFilterFactory>> typeFilterOverride;
 
+    @jakarta.inject.Inject
     public ExportEngine(JobStore jobs, SnapshotQueries snapshots, OutputStore output, ObjectMapper json, Vertx vertx,
                         Instance<TypeFilterFactory> typeFilters, ExportConfig config) {
         this.jobs = jobs;
@@ -32,6 +34,23 @@ public class ExportEngine {
         this.vertx = vertx;
         this.typeFilters = typeFilters;
         this.config = config;
+        this.typeFilterOverride = Optional.empty();
+    }
+
+    private ExportEngine(ExportEngine base, Optional<TypeFilterFactory> override) {
+        this.jobs = base.jobs;
+        this.snapshots = base.snapshots;
+        this.output = base.output;
+        this.json = base.json;
+        this.vertx = base.vertx;
+        this.typeFilters = base.typeFilters;
+        this.config = base.config;
+        this.typeFilterOverride = Optional.of(override);
+    }
+
+    /** A copy that uses {@code factory} (null: none) instead of the CDI-resolved {@link TypeFilterFactory}; for tests. */
+    public ExportEngine withTypeFilterFactory(TypeFilterFactory factory) {
+        return new ExportEngine(this, Optional.ofNullable(factory));
     }
 
     /** The settings from configuration. */
@@ -41,6 +60,9 @@ public class ExportEngine {
 
     /** The {@code _typeFilter} compiler, when a bean is resolvable. */
     Optional<TypeFilterFactory> typeFilterFactory() {
+        if (typeFilterOverride.isPresent()) {
+            return typeFilterOverride.get();
+        }
         return typeFilters.isResolvable() ? Optional.of(typeFilters.get()) : Optional.empty();
     }
 

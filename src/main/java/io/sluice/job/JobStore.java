@@ -267,7 +267,7 @@ public class JobStore {
                 .chain(() -> conn.preparedQuery("""
                         INSERT INTO export_job (id, tenant, status, level, group_id, request, request_url, owner,
                                                 transaction_time, created_at)
-                        VALUES ($1, $2, 'accepted', $3, $4, $5::jsonb, $6, $7, clock_timestamp(), $8)
+                        VALUES ($1, $2, 'accepted', $3, $4, $5::text::jsonb, $6, $7, clock_timestamp(), $8)
                         RETURNING transaction_time
                         """).execute(Tuple.from(java.util.Arrays.asList(id, job.tenant(), job.level().wire(), job.groupId(),
                         requestJson, job.requestUrl(), job.owner() == null ? "" : job.owner(), Sql.ts(now)))))

@@ -76,14 +76,18 @@ public class SnapshotQueries {
 
     private static final String PAGE = """
             SELECT v.id, v.version_id, v.content FROM resource_version v
-            WHERE """ + VISIBLE + IN_COMPARTMENT + """
+            WHERE
+            """ + VISIBLE + IN_COMPARTMENT + """
             ORDER BY v.id
             LIMIT $10
             """;
 
     private static final String COUNT = """
             SELECT count(*) AS n FROM resource_version v
-            WHERE """ + VISIBLE + IN_COMPARTMENT;
+            WHERE
+            """ + VISIBLE + IN_COMPARTMENT + """
+              AND $10::int >= 0
+            """;
 
     private static final String DELETED_PAGE = """
             SELECT v.id FROM resource_version v
