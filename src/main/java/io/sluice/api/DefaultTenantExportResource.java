@@ -2,18 +2,15 @@ package io.sluice.api;
 
 import io.smallrye.mutiny.Uni;
 import io.sluice.job.ExportLevel;
-import io.vertx.mutiny.core.buffer.Buffer;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
-import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.UriInfo;
-import org.jboss.resteasy.reactive.RestMulti;
 
 /** {@code $export} endpoints under {@code /fhir (tenant default)}; everything is done by {@link ExportApi}. */
 @Path("/fhir")
@@ -78,14 +75,6 @@ public class DefaultTenantExportResource {
     @Path("$export-status/{jobId}")
     public Uni<Response> cancel(@PathParam("jobId") String jobId, @Context UriInfo uri, @Context HttpHeaders headers) {
         return api.cancel(call(uri, headers), jobId);
-    }
-
-    @GET
-    @Path("$export-file/{jobId}/{fileName}")
-    @Produces(ExportApi.NDJSON)
-    public RestMulti<Buffer> file(@PathParam("jobId") String jobId, @PathParam("fileName") String fileName,
-                                  @Context UriInfo uri, @Context HttpHeaders headers) {
-        return api.file(call(uri, headers), jobId, fileName);
     }
 
     @GET

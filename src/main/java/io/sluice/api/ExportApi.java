@@ -24,7 +24,6 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.UriInfo;
-import org.jboss.resteasy.reactive.RestMulti;
 
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -36,6 +35,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -220,8 +220,12 @@ public class ExportApi {
     }
 
     private Uni<ExportJobView> findVisible(Call call, String jobId) {
+        return findVisible(call.tenant(), access.owner(call.headers()), jobId);
+    }
+
+    private Uni<ExportJobView> findVisible(String tenant, String owner, String jobId) {
         UUID id = parseId(jobId);
-        return service.find(call.tenant(), id, access.owner(call.headers())).map(found -> {
+        return service.find(tenant, id, owner).map(found -> {
             ExportJobView view = found.orElseThrow(() -> notFound(jobId));
             if (view.status() == JobStatus.CANCELLED
                     || (view.status().isFinal() && view.completedAt() != null && expiry(view).isBefore(Instant.now()))) {
@@ -320,17 +324,22 @@ public class ExportApi {
     // ------------------------------------------------------------------ files
 
     /** A download's status, headers and body. */
-    record Download(int status, Map<String, List<String>> headers, Multi<Buffer> body) {
+    public record Download(int status, Map<String, List<String>> headers, Multi<Buffer> body) {
     }
 
-    /** {@code GET [base]/$export-file/{jobId}/{fileName}}: streams a recorded part. */
-    public RestMulti<Buffer> file(Call call, String jobId, String fileName) {
-        Uni<Download> download = Uni.createFrom().deferred(() -> {
+    /**
+     * {@code GET [base]/$export-file/{jobId}/{fileName}}: what to send for a recorded part (see
+     * {@link ExportFileRoute}, which streams it).
+     *
+     * @param header the request's values of a header name (empty list when absent)
+     */
+    public Uni<Download> download(String tenant, String jobId, String fileName, Function<String, List<String>> header) {
+        return Uni.createFrom().deferred(() -> {
             Matcher m = fileName == null ? null : FILE_NAME.matcher(fileName);
             if (m == null || !m.matches()) {
                 throw ApiException.notFound("No export file '" + fileName + "'");
             }
-            return findVisible(call, jobId).chain(view -> {
+            return findVisible(tenant, access.owner(header), jobId).chain(view -> {
                 if (view.status() != JobStatus.COMPLETE) {
                     throw ApiException.notFound("Export " + jobId + " has no files yet");
                 }
@@ -341,14 +350,18 @@ public class ExportApi {
                 if (part.isEmpty()) {
                     throw ApiException.notFound("No export file '" + fileName + "' in job " + jobId);
                 }
-                return outputs.size(part.get().location()).map(size -> serve(call, part.get(), size
+                return outputs.size(part.get().location()).map(size -> serve(header, part.get(), size
                         .orElseThrow(() -> ApiException.notFound("Export file '" + fileName + "' is gone"))));
             });
         }).onFailure(ApiException.class).recoverWithItem(e -> errorDownload((ApiException) e));
-        return RestMulti.fromUniResponse(download, Download::body, Download::headers, Download::status);
     }
 
-    private Download serve(Call call, ExportJobView.Part part, long size) {
+    private static String first(Function<String, List<String>> header, String name) {
+        List<String> v = header.apply(name);
+        return v == null || v.isEmpty() ? null : v.get(0);
+    }
+
+    private Download serve(Function<String, List<String>> header, ExportJobView.Part part, long size) {
         Map<String, List<String>> h = new LinkedHashMap<>();
         String etag = "\"" + part.sha256() + "\"";
         h.put("Content-Type", List.of(NDJSON));
@@ -356,11 +369,11 @@ public class ExportApi {
         h.put("Accept-Ranges", List.of("bytes"));
         h.put("Vary", List.of("Accept-Encoding"));
         h.put("Cache-Control", List.of("private, no-transform"));
-        String inm = call.headers().getHeaderString("If-None-Match");
+        String inm = first(header, "If-None-Match");
         if (inm != null && (inm.trim().equals("*") || List.of(inm.split(",")).stream().map(String::trim).anyMatch(etag::equals))) {
             return new Download(304, h, Multi.createFrom().empty());
         }
-        String range = call.headers().getHeaderString("Range");
+        String range = first(header, "Range");
         if (range != null) {
             Matcher rm = RANGE.matcher(range.trim());
             if (rm.matches() && !(rm.group(1).isEmpty() && rm.group(2).isEmpty())) {
@@ -397,7 +410,7 @@ public class ExportApi {
             }
             // a Range we do not understand (several ranges, other units) is ignored: the whole file follows
         }
-        if (acceptsGzip(call.headers().getRequestHeader("Accept-Encoding"))) {
+        if (acceptsGzip(header.apply("Accept-Encoding"))) {
             h.put("Content-Encoding", List.of("gzip"));
             return new Download(200, h, GzipStream.compress(outputs.read(part.location(), 0, -1)));
         }
