@@ -144,7 +144,11 @@ final class JobRun {
                     .chain(() -> attempt(retriesSoFar + 1));
         }
         String message = failureMessage(e, retriesSoFar);
-        LOG.errorf(e, "export job %s failed: %s", job.lease().jobId(), message);
+        if (e instanceof ExportFailure) {
+            LOG.warnf("export job %s failed: %s", job.lease().jobId(), message);
+        } else {
+            LOG.errorf(e, "export job %s failed: %s", job.lease().jobId(), message);
+        }
         return abort.chain(() -> engine.jobs.fail(job.lease(), message))
                 .onFailure().recoverWithUni(f -> {
                     if (f instanceof LeaseLostException lost && lost.reason() == LeaseLostException.Reason.CANCELLED) {

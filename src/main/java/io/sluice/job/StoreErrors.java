@@ -56,7 +56,8 @@ public final class StoreErrors {
         }
         String s = m.toLowerCase();
         return s.contains("connection was closed") || s.contains("connection closed") || s.contains("connection reset")
-                || s.contains("connection refused") || s.contains("closed connection") || s.contains("timeout");
+                || s.contains("connection refused") || s.contains("closed connection") || s.contains("timeout")
+                || s.contains("connection is not active") || s.contains("connection may have been lost");
     }
 
     /** A short cause description for error messages. */

@@ -196,7 +196,7 @@ public class SnapshotQueries {
     public Uni<Set<String>> groupPatients(String tenant, String groupId, Instant at) {
         return translated(pool.preparedQuery("""
                 WITH RECURSIVE groups(group_id, path) AS (
-                    SELECT $2::text, ARRAY[$2::text]
+                    SELECT $2::text COLLATE "C", ARRAY[$2::text COLLATE "C"]
                   UNION ALL
                     SELECT m.member_id, g.path || m.member_id
                     FROM groups g

@@ -1,0 +1,217 @@
+package io.sluice.api;
+
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.response.Response;
+import io.sluice.support.PostgresTestResource;
+import org.junit.jupiter.api.Test;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.endsWith;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.notNullValue;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+@QuarkusTest
+@QuarkusTestResource(PostgresTestResource.class)
+class FhirCrudTest {
+
+    static final String FHIR = "application/fhir+json";
+
+    @Test
+    void createReadUpdateVreadDeleteWithHeadersAndVersionRows() throws Exception {
+        Response created = given().contentType(FHIR)
+                .body("{\"resourceType\":\"Patient\",\"id\":\"ignored\",\"active\":true,\"meta\":{\"versionId\":\"77\",\"source\":\"x\"},"
+                        + "\"extension\":[{\"url\":\"u\",\"valueDecimal\":1.50}]}")
+                .post("/fhir/Patient");
+        created.then().statusCode(201)
+                .contentType(containsString(FHIR))
+                .header("ETag", "W/\"1\"")
+                .header("Last-Modified", notNullValue())
+                .header("Location", containsString("/fhir/Patient/"))
+                .header("Location", endsWith("/_history/1"))
+                .body("meta.versionId", equalTo("1"))
+                .body("meta.source", equalTo("x"));
+        String id = created.jsonPath().getString("id");
+        assertTrue(!id.equals("ignored"), "server assigns the id on create");
+        String v1 = created.asString();
+        assertTrue(v1.contains("\"valueDecimal\":1.50"), "decimal precision kept: " + v1);
+        assertTrue(v1.startsWith("{\"resourceType\":\"Patient\",\"id\":\"" + id + "\",\"meta\":{\"versionId\":\"1\",\"lastUpdated\":\""), v1);
+
+        Response read = given().get("/fhir/Patient/" + id);
+        read.then().statusCode(200).header("ETag", "W/\"1\"").contentType(containsString(FHIR));
+        assertEquals(v1, read.asString(), "GET serves exactly the stored text");
+
+        Response updated = given().contentType("application/json")
+                .body("{\n  \"resourceType\": \"Patient\",\n  \"id\": \"" + id + "\",\n  \"active\": false\n}")
+                .put("/fhir/Patient/" + id);
+        updated.then().statusCode(200).header("ETag", "W/\"2\"").header("Location", endsWith("/Patient/" + id + "/_history/2"))
+                .body("meta.versionId", equalTo("2")).body("active", equalTo(false));
+        assertTrue(!updated.asString().contains("\n"), "stored minified");
+
+        given().get("/fhir/Patient/" + id + "/_history/1").then().statusCode(200)
+                .header("ETag", "W/\"1\"").body("active", equalTo(true));
+        assertEquals(v1, given().get("/fhir/Patient/" + id + "/_history/1").asString());
+        given().get("/fhir/Patient/" + id + "/_history/2").then().statusCode(200).body("active", equalTo(false));
+        given().get("/fhir/Patient/" + id + "/_history/3").then().statusCode(404).body("resourceType", equalTo("OperationOutcome"));
+
+        given().delete("/fhir/Patient/" + id).then().statusCode(204);
+        given().get("/fhir/Patient/" + id).then().statusCode(410)
+                .contentType(containsString(FHIR))
+                .body("resourceType", equalTo("OperationOutcome"))
+                .body("issue[0].code", equalTo("deleted"));
+        given().get("/fhir/Patient/" + id + "/_history/3").then().statusCode(410);
+        given().get("/fhir/Patient/" + id + "/_history/2").then().statusCode(200);
+
+        // PUT re-creates after delete as version 4
+        given().contentType(FHIR).body("{\"resourceType\":\"Patient\",\"id\":\"" + id + "\"}")
+                .put("/fhir/Patient/" + id).then().statusCode(200).header("ETag", "W/\"4\"");
+
+        try (Connection c = PostgresTestResource.jdbc();
+             PreparedStatement ps = c.prepareStatement("""
+                     SELECT version_id, valid_from, valid_to, deleted, content FROM resource_version
+                      WHERE tenant = 'default' AND resource_type = 'Patient' AND id = ? ORDER BY version_id""")) {
+            ps.setString(1, id);
+            ResultSet rs = ps.executeQuery();
+            List<Timestamp[]> rows = new ArrayList<>();
+            List<Boolean> deleted = new ArrayList<>();
+            while (rs.next()) {
+                assertEquals(rows.size() + 1, rs.getLong(1));
+                rows.add(new Timestamp[]{rs.getTimestamp(2), rs.getTimestamp(3)});
+                deleted.add(rs.getBoolean(4));
+                if (!rs.getBoolean(4)) {
+                    String content = rs.getString(5);
+                    Instant from = rs.getTimestamp(2).toInstant();
+                    assertTrue(content.contains("\"lastUpdated\":\"" + from + "\""),
+                            "meta.lastUpdated equals valid_from " + from + ": " + content);
+                } else {
+                    assertNull(rs.getString(5));
+                }
+            }
+            assertEquals(List.of(false, false, true, false), deleted);
+            for (int i = 0; i < rows.size() - 1; i++) {
+                assertEquals(rows.get(i + 1)[0], rows.get(i)[1], "valid_to of v" + (i + 1) + " = valid_from of the next");
+                assertTrue(!rows.get(i)[0].after(rows.get(i)[1]));
+            }
+            assertNull(rows.get(3)[1], "current version open");
+        }
+    }
+
+    @Test
+    void putCreatesWithClientIdAndLastModifiedMatchesMeta() {
+        Response r = given().contentType(FHIR).body("{\"resourceType\":\"Observation\",\"id\":\"obs-1.a\",\"status\":\"final\","
+                        + "\"code\":{\"text\":\"x\"},\"subject\":{\"reference\":\"Patient/p1\"}}")
+                .put("/fhir/Observation/obs-1.a");
+        r.then().statusCode(201).header("ETag", "W/\"1\"").header("Location", endsWith("/fhir/Observation/obs-1.a/_history/1"));
+        String lastUpdated = r.jsonPath().getString("meta.lastUpdated");
+        assertTrue(lastUpdated.endsWith("Z"), lastUpdated);
+        Instant lu = Instant.parse(lastUpdated);
+        String lm = r.getHeader("Last-Modified");
+        assertEquals(lu.getEpochSecond(), java.time.ZonedDateTime.parse(lm, java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME)
+                .toEpochSecond());
+    }
+
+    @Test
+    void tenantsAreIsolated() {
+        given().contentType(FHIR).body("{\"resourceType\":\"Patient\",\"id\":\"shared-id\",\"gender\":\"female\"}")
+                .put("/tenants/acme/fhir/Patient/shared-id").then().statusCode(201)
+                .header("Location", containsString("/tenants/acme/fhir/Patient/shared-id/_history/1"));
+        given().get("/fhir/Patient/shared-id").then().statusCode(404).body("resourceType", equalTo("OperationOutcome"));
+        given().get("/tenants/other/fhir/Patient/shared-id").then().statusCode(404);
+        given().get("/tenants/acme/fhir/Patient/shared-id").then().statusCode(200).body("gender", equalTo("female"));
+        given().contentType(FHIR).body("{\"resourceType\":\"Patient\",\"id\":\"shared-id\",\"gender\":\"male\"}")
+                .put("/fhir/Patient/shared-id").then().statusCode(201);
+        given().get("/tenants/acme/fhir/Patient/shared-id").then().statusCode(200).body("gender", equalTo("female"))
+                .header("ETag", "W/\"1\"");
+        given().get("/tenants/default/fhir/Patient/shared-id").then().statusCode(200).body("gender", equalTo("male"));
+        given().delete("/tenants/acme/fhir/Patient/shared-id").then().statusCode(204);
+        given().get("/fhir/Patient/shared-id").then().statusCode(200);
+        given().get("/tenants/Bad_Tenant/fhir/Patient/x").then().statusCode(400)
+                .body("resourceType", equalTo("OperationOutcome"))
+                .body("issue[0].diagnostics", containsString("tenant"));
+    }
+
+    @Test
+    void metadataIsACapabilityStatement() {
+        given().get("/fhir/metadata").then().statusCode(200).contentType(containsString(FHIR))
+                .body("resourceType", equalTo("CapabilityStatement"))
+                .body("fhirVersion", equalTo("4.0.1"))
+                .body("rest[0].resource.find { it.type == 'Observation' }.interaction.code", org.hamcrest.Matchers.hasItems("read", "vread", "create", "update", "delete"))
+                .body("rest[0].interaction.code", org.hamcrest.Matchers.hasItems("transaction", "batch"));
+        given().get("/tenants/t1/fhir/metadata").then().statusCode(200).body("implementation.url", endsWith("/tenants/t1/fhir"));
+    }
+
+    @Test
+    void dollarSegmentsDoNotHitResourceRoutes() {
+        given().get("/fhir/$export").then().statusCode(404).body("resourceType", equalTo("OperationOutcome"));
+        given().get("/fhir/Patient/$export").then().statusCode(404).body("resourceType", equalTo("OperationOutcome"))
+                .body("issue[0].diagnostics", containsString("no such route"));
+        given().get("/fhir/Group/g1/$export").then().statusCode(404).body("issue[0].diagnostics", containsString("no such route"));
+        given().get("/fhir/$ingest").then().statusCode(405).body("resourceType", equalTo("OperationOutcome"));
+    }
+
+    @Test
+    void badInputsGiveOperationOutcomes() {
+        // malformed JSON
+        bad(given().contentType(FHIR).body("{\"resourceType\":\"Patient\",").post("/fhir/Patient"), 400, "malformed JSON");
+        bad(given().contentType(FHIR).body("[1,2]").post("/fhir/Patient"), 400, "JSON object");
+        bad(given().contentType(FHIR).body("{\"resourceType\":\"Patient\",\"a\":1,\"a\":2}").post("/fhir/Patient"), 400, "Duplicate");
+        bad(given().contentType(FHIR).body("").post("/fhir/Patient"), 400, "empty");
+        // unknown resource type in body and URL
+        bad(given().contentType(FHIR).body("{\"resourceType\":\"Patientt\"}").post("/fhir/Patient"), 400, "Patientt");
+        bad(given().contentType(FHIR).body("{\"resourceType\":\"Foo\"}").post("/fhir/Foo"), 404, "Foo");
+        bad(given().get("/fhir/Foo/1"), 404, "unknown resource type");
+        // body type differs from URL type
+        bad(given().contentType(FHIR).body("{\"resourceType\":\"Observation\"}").post("/fhir/Patient"), 400, "does not match");
+        // id mismatch and missing id on update
+        bad(given().contentType(FHIR).body("{\"resourceType\":\"Patient\",\"id\":\"b\"}").put("/fhir/Patient/a"), 400, "does not match");
+        bad(given().contentType(FHIR).body("{\"resourceType\":\"Patient\"}").put("/fhir/Patient/a"), 400, "no id");
+        // bad id syntax in URL and body
+        bad(given().contentType(FHIR).body("{\"resourceType\":\"Patient\",\"id\":\"a_b\"}").put("/fhir/Patient/a_b"), 400, "invalid resource id");
+        bad(given().get("/fhir/Patient/" + "x".repeat(65)), 400, "invalid resource id");
+        bad(given().contentType(FHIR).body("{\"resourceType\":\"Patient\",\"id\":5}").put("/fhir/Patient/a"), 400, "invalid resource id");
+        // wrong content type
+        bad(given().contentType("application/xml").body("<Patient/>").post("/fhir/Patient"), 415, "Content-Type");
+        bad(given().contentType("text/plain").body("{}").post("/fhir/$ingest"), 415, "Content-Type");
+        // oversize body
+        bad(given().contentType(FHIR).body("{\"resourceType\":\"Patient\",\"text\":\"" + "x".repeat(70 * 1024 * 1024) + "\"}")
+                .post("/fhir/Patient"), 413, "exceeds");
+        // unknown route, wrong method
+        bad(given().get("/fhir/patient/1"), 404, "no such route");
+        bad(given().get("/nothing/here"), 404, "no such route");
+        bad(given().contentType(FHIR).body("{}").patch("/fhir/Patient/1"), 405, "PATCH");
+        bad(given().delete("/fhir/Patient"), 405, "DELETE");
+        // not found, bad version
+        bad(given().get("/fhir/Patient/does-not-exist"), 404, "not found");
+        bad(given().get("/fhir/Patient/x/_history/abc"), 400, "version");
+        // bundle problems
+        bad(given().contentType(FHIR).body("{\"resourceType\":\"Bundle\",\"type\":\"collection\"}").post("/fhir"), 400, "transaction");
+        bad(given().contentType(FHIR).body("{\"resourceType\":\"Patient\"}").post("/fhir"), 400, "Bundle");
+        bad(given().contentType(FHIR).body("{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":[{\"request\":"
+                + "{\"method\":\"PATCH\",\"url\":\"Patient/1\"}}]}").post("/fhir"), 400, "PATCH");
+        bad(given().contentType(FHIR).body("{\"resourceType\":\"Group\",\"id\":\"g\",\"type\":\"person\",\"actual\":true,"
+                + "\"member\":[{\"entity\":{\"reference\":\"Patient/p\"},\"period\":{\"start\":\"yesterday\"}}]}")
+                .put("/fhir/Group/g"), 400, "period.start");
+    }
+
+    private static void bad(Response r, int status, String text) {
+        r.then().statusCode(status)
+                .contentType(containsString(FHIR))
+                .body("resourceType", equalTo("OperationOutcome"))
+                .body("issue[0].severity", equalTo("error"))
+                .body("issue[0].diagnostics", containsString(text));
+        assertNotNull(r.jsonPath().getString("issue[0].code"));
+    }
+}

@@ -1,0 +1,131 @@
+package io.sluice.api;
+
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.response.Response;
+import io.sluice.support.PostgresTestResource;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.GZIPOutputStream;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+@QuarkusTest
+@QuarkusTestResource(PostgresTestResource.class)
+class IngestTest {
+
+    static final String MIXED = String.join("\n",
+            "{\"resourceType\":\"Patient\",\"id\":\"ing-p1\",\"gender\":\"female\"}",       // 1 ok
+            "{\"resourceType\":\"Patient\",\"id\":\"ing-p2\",",                              // 2 malformed
+            "{\"resourceType\":\"Alien\",\"id\":\"a1\"}",                                     // 3 unknown type
+            "",                                                                               // 4 blank, skipped
+            "{\"resourceType\":\"Observation\",\"status\":\"final\"}",                       // 5 no id
+            "{\"resourceType\":\"Observation\",\"id\":\"ing-o1\",\"subject\":{\"reference\":\"Patient/ing-p1\"}}\r", // 6 ok, CRLF
+            "[1,2,3]",                                                                        // 7 not an object
+            "{\"resourceType\":\"Patient\",\"id\":\"ing-p1\",\"gender\":\"male\"}",          // 8 ok: version 2
+            "{\"resourceType\":\"Patient\",\"id\":\"bad_id\"}",                              // 9 bad id
+            "{\"resourceType\":\"Patient\",\"id\":\"ing-p3\"} trailing",                     // 10 trailing garbage
+            "{\"id\":\"x\"}");                                                                // 11 no resourceType
+
+    @Test
+    void goodLinesStoredBadLinesReportedWithLineNumbers() throws Exception {
+        Response r = given().contentType("application/fhir+ndjson").body(MIXED.getBytes(StandardCharsets.UTF_8))
+                .post("/tenants/ing/fhir/$ingest");
+        checkMixedReport(r);
+        given().get("/tenants/ing/fhir/Patient/ing-p1").then().statusCode(200).body("gender", equalTo("male"))
+                .header("ETag", "W/\"2\"");
+        given().get("/tenants/ing/fhir/Patient/ing-p1/_history/1").then().statusCode(200).body("gender", equalTo("female"));
+        given().get("/tenants/ing/fhir/Observation/ing-o1").then().statusCode(200);
+        given().get("/tenants/ing/fhir/Patient/ing-p3").then().statusCode(404);
+        given().get("/fhir/Patient/ing-p1").then().statusCode(404);
+        try (Connection c = PostgresTestResource.jdbc(); var s = c.createStatement()) {
+            ResultSet rs = s.executeQuery("SELECT resource_type, id FROM resource_compartment WHERE tenant = 'ing' "
+                    + "AND patient_id = 'ing-p1' ORDER BY 1, 2");
+            StringBuilder sb = new StringBuilder();
+            while (rs.next()) {
+                sb.append(rs.getString(1)).append('/').append(rs.getString(2)).append(' ');
+            }
+            assertEquals("Observation/ing-o1 Patient/ing-p1 Patient/ing-p1 ", sb.toString(), "one row per Patient version");
+        }
+    }
+
+    @Test
+    void gzipBodyAndOtherNdjsonMediaTypes() throws Exception {
+        ByteArrayOutputStream bos = new ByteArrayOutputStream();
+        try (GZIPOutputStream gz = new GZIPOutputStream(bos)) {
+            gz.write(MIXED.getBytes(StandardCharsets.UTF_8));
+        }
+        Response r = given().contentType("application/x-ndjson").header("Content-Encoding", "gzip").body(bos.toByteArray())
+                .post("/tenants/ing-gz/fhir/$ingest");
+        checkMixedReport(r);
+        given().get("/tenants/ing-gz/fhir/Patient/ing-p1").then().statusCode(200).body("gender", equalTo("male"));
+        given().contentType("application/ndjson").header("Content-Encoding", "gzip").body("not gzip".getBytes())
+                .post("/tenants/ing-gz/fhir/$ingest").then().statusCode(400).body("resourceType", equalTo("OperationOutcome"));
+        given().contentType("application/ndjson").header("Content-Encoding", "br").body("{}".getBytes())
+                .post("/tenants/ing-gz/fhir/$ingest").then().statusCode(415).body("resourceType", equalTo("OperationOutcome"));
+    }
+
+    @Test
+    void manyBatchesWithRepeatsAcrossAndWithinBatches() throws Exception {
+        StringBuilder sb = new StringBuilder();
+        int n = 4500;
+        for (int i = 0; i < n; i++) {
+            sb.append("{\"resourceType\":\"Observation\",\"id\":\"m-").append(i % 3000)
+                    .append("\",\"status\":\"final\",\"subject\":{\"reference\":\"Patient/mp-").append(i % 7).append("\"}}\n");
+            if (i == 10) {
+                sb.append("{\"resourceType\":\"Observation\",\"id\":\"m-10\",\"status\":\"amended\"}\n");
+            }
+        }
+        Response r = given().contentType("application/fhir+ndjson").body(sb.toString().getBytes(StandardCharsets.UTF_8))
+                .post("/tenants/many/fhir/$ingest");
+        r.then().statusCode(200);
+        assertEquals(n + 1, r.jsonPath().getInt("parameter.find { it.name == 'stored' }.valueInteger"));
+        try (Connection c = PostgresTestResource.jdbc(); var s = c.createStatement()) {
+            ResultSet rs = s.executeQuery("SELECT count(*), count(*) FILTER (WHERE valid_to IS NULL), max(version_id) "
+                    + "FROM resource_version WHERE tenant = 'many'");
+            rs.next();
+            assertEquals(n + 1, rs.getLong(1));
+            assertEquals(3000, rs.getLong(2), "exactly one open version per resource");
+            assertEquals(3, rs.getLong(3), "m-10 has three versions");
+            rs = s.executeQuery("SELECT count(*) FROM resource_version a JOIN resource_version b ON a.tenant = b.tenant "
+                    + "AND a.resource_type = b.resource_type AND a.id = b.id AND b.version_id = a.version_id + 1 "
+                    + "WHERE a.tenant = 'many' AND a.valid_to IS DISTINCT FROM b.valid_from");
+            rs.next();
+            assertEquals(0, rs.getLong(1), "every closed version ends where its successor starts");
+            rs = s.executeQuery("SELECT count(*) FROM resource_compartment WHERE tenant = 'many'");
+            rs.next();
+            assertEquals(n, rs.getLong(1), "one compartment row per version with a subject");
+        }
+        given().get("/tenants/many/fhir/Observation/m-10/_history/2").then().statusCode(200).body("status", equalTo("amended"));
+    }
+
+    private static void checkMixedReport(Response r) {
+        r.then().statusCode(200).body("resourceType", equalTo("Parameters"));
+        var jp = r.jsonPath();
+        assertEquals(11, jp.getInt("parameter.find { it.name == 'lines' }.valueInteger"));
+        assertEquals(3, jp.getInt("parameter.find { it.name == 'stored' }.valueInteger"));
+        assertEquals(7, jp.getInt("parameter.find { it.name == 'rejected' }.valueInteger"));
+        List<Map<String, Object>> byType = jp.getList("parameter.find { it.name == 'storedByType' }.part");
+        assertEquals(Map.of("name", "Observation", "valueInteger", 1), byType.get(0));
+        assertEquals(Map.of("name", "Patient", "valueInteger", 2), byType.get(1));
+        List<Integer> lines = jp.getList("parameter.findAll { it.name == 'rejectedLine' }.part.flatten().findAll { it.name == 'line' }.valueInteger");
+        assertEquals(List.of(2, 3, 5, 7, 9, 10, 11), lines);
+        List<String> reasons = jp.getList("parameter.findAll { it.name == 'rejectedLine' }.part.flatten().findAll { it.name == 'reason' }.valueString");
+        assertTrue(reasons.get(0).contains("malformed JSON"), reasons.get(0));
+        assertTrue(reasons.get(1).contains("Alien"), reasons.get(1));
+        assertTrue(reasons.get(2).contains("no id"), reasons.get(2));
+        assertTrue(reasons.get(3).contains("JSON object"), reasons.get(3));
+        assertTrue(reasons.get(4).contains("bad_id"), reasons.get(4));
+        assertTrue(reasons.get(5).contains("malformed JSON"), reasons.get(5));
+        assertTrue(reasons.get(6).contains("resourceType"), reasons.get(6));
+    }
+}

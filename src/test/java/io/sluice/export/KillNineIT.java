@@ -1,0 +1,202 @@
+package io.sluice.export;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sluice.support.PostgresTestResource;
+import io.sluice.support.ResourceFixture;
+import io.sluice.support.ResourceFixture.Spec;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Process-level crash test on the packaged service: one JVM ({@code quarkus-run.jar}, or the native
+ * runner under -Pnative) is killed with SIGKILL mid-export, a second one finishes the job; every
+ * snapshot resource appears exactly once across the recorded parts and only recorded files remain.
+ */
+class KillNineIT {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final List<Process> processes = new ArrayList<>();
+
+    @AfterEach
+    void stop() {
+        for (Process p : processes) {
+            p.destroyForcibly();
+        }
+    }
+
+    private Process start(String name, Path outputDir, Path log) throws Exception {
+        List<String> cmd = new ArrayList<>();
+        String nativeImage = System.getProperty("native.image.path");
+        boolean useNative = nativeImage != null && Files.exists(Path.of(nativeImage));
+        if (useNative) {
+            cmd.add(nativeImage);
+        } else {
+            cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        }
+        cmd.addAll(List.of(
+                "-Dsluice.db.url=" + PostgresTestResource.databaseUrl(),
+                "-Dsluice.db.username=postgres", "-Dsluice.db.password=",
+                "-Dquarkus.http.port=0",
+                "-Dsluice.worker.id=" + name,
+                "-Dsluice.worker.tick=200ms",
+                "-Dsluice.export.output-dir=" + outputDir,
+                "-Dsluice.export.batch-size=5",
+                "-Dsluice.export.part-max-resources=10",
+                "-Dsluice.export.lease=PT3S",
+                "-Dsluice.export.heartbeat=PT1S"));
+        if (!useNative) {
+            Path jar = Path.of("target", "quarkus-app", "quarkus-run.jar");
+            assertTrue(Files.exists(jar), "package the app first: " + jar.toAbsolutePath());
+            cmd.addAll(List.of("-jar", jar.toString()));
+        }
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        processes.add(p);
+        long end = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        while (System.nanoTime() < end) {
+            if (Files.exists(log) && Files.readString(log).contains("export worker " + name + " started")) {
+                return p;
+            }
+            if (!p.isAlive()) {
+                fail(name + " exited: " + Files.readString(log));
+            }
+            Thread.sleep(100);
+        }
+        fail(name + " did not start: " + Files.readString(log));
+        return p;
+    }
+
+    private static Connection db() throws Exception {
+        return PostgresTestResource.jdbc();
+    }
+
+    private static String one(String sql, Object... args) throws Exception {
+        try (Connection c = db(); PreparedStatement ps = c.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                ps.setObject(i + 1, args[i]);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+
+    @Test
+    void killNineMidExportThenAnotherProcessFinishesExactlyOnce() throws Exception {
+        Path work = Files.createDirectories(Path.of("target", "kill9-" + UUID.randomUUID().toString().substring(0, 8)))
+                .toAbsolutePath();
+        Path out = work.resolve("exports");
+        Process a = start("victim", out, work.resolve("victim.log"));
+        String tenant = "k9";
+        try (var fx = new ResourceFixture(tenant)) {
+            for (int chunk = 0; chunk < 4; chunk++) {
+                List<Spec> specs = new ArrayList<>();
+                for (int i = 0; i < 500; i++) {
+                    String p = "p" + chunk + "-" + i;
+                    specs.add(new Spec("Patient", p, ResourceFixture.body("gender", "other"), List.of()));
+                    specs.add(new Spec("Observation", "o" + p, ResourceFixture.subject(p, "status", "final"), List.of(p)));
+                }
+                fx.putAll(specs);
+            }
+        }
+        UUID job = UUID.randomUUID();
+        try (Connection c = db()) {
+            c.setAutoCommit(false);
+            try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_xact_lock(hashtext('sluice-snapshot:' || ?))")) {
+                ps.setString(1, tenant);
+                ps.execute();
+            }
+            try (PreparedStatement ps = c.prepareStatement("""
+                    INSERT INTO export_job (id, tenant, status, level, request, request_url, owner, transaction_time, created_at)
+                    VALUES (?, ?, 'accepted', 'system', '{}'::jsonb, 'http://k9/$export', '', clock_timestamp(), now())""")) {
+                ps.setObject(1, job);
+                ps.setString(2, tenant);
+                ps.executeUpdate();
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT pg_sleep(0.001), pg_notify('sluice_export_jobs', ?)")) {
+                ps.setString(1, job.toString());
+                ps.execute();
+            }
+            c.commit();
+        }
+        long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (Long.parseLong(one("SELECT count(*) FROM export_part WHERE job_id = ?", job)) < 5) {
+            assertTrue(System.nanoTime() < end, "victim never recorded a part");
+            Thread.sleep(2);
+        }
+        a.toHandle().destroyForcibly(); // SIGKILL
+        a.waitFor();
+        assertEquals("in-progress", one("SELECT status FROM export_job WHERE id = ?", job), "killed mid-export");
+        long before = Long.parseLong(one("SELECT count(*) FROM export_part WHERE job_id = ?", job));
+
+        start("rescuer", out, work.resolve("rescuer.log"));
+        end = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        while (!"complete".equals(one("SELECT status FROM export_job WHERE id = ?", job))) {
+            assertTrue(System.nanoTime() < end, "rescuer did not finish; status "
+                    + one("SELECT status || ' ' || coalesce(error_message, '') FROM export_job WHERE id = ?", job));
+            Thread.sleep(20);
+        }
+        assertEquals("rescuer", one("SELECT worker_id FROM export_job WHERE id = ?", job));
+        assertEquals("2", one("SELECT max(fencing_token)::text FROM export_part WHERE job_id = ?", job));
+        assertTrue(before < Long.parseLong(one("SELECT count(*) FROM export_part WHERE job_id = ?", job)));
+
+        List<String> exported = new ArrayList<>();
+        Set<String> recorded = new HashSet<>();
+        try (Connection c = db(); PreparedStatement ps = c.prepareStatement(
+                "SELECT location, resource_count FROM export_part WHERE job_id = ? AND kind = 'output'")) {
+            ps.setObject(1, job);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    Path f = out.resolve(rs.getString(1));
+                    recorded.add(f.getFileName().toString());
+                    List<String> lines = Files.readAllLines(f, StandardCharsets.UTF_8);
+                    assertEquals(rs.getLong(2), lines.size());
+                    for (String line : lines) {
+                        JsonNode n = JSON.readTree(line);
+                        exported.add(n.path("resourceType").asText() + "/" + n.path("id").asText() + "/"
+                                + n.path("meta").path("versionId").asText());
+                    }
+                }
+            }
+        }
+        exported.sort(null);
+        List<String> expected = new ArrayList<>();
+        OffsetDateTime t = OffsetDateTime.parse(one("SELECT to_json(transaction_time)#>>'{}' FROM export_job WHERE id = ?", job));
+        try (Connection c = db(); PreparedStatement ps = c.prepareStatement("""
+                SELECT resource_type || '/' || id || '/' || version_id FROM resource_version
+                WHERE tenant = ? AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?) AND NOT deleted""")) {
+            ps.setString(1, tenant);
+            ps.setObject(2, t);
+            ps.setObject(3, t);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    expected.add(rs.getString(1));
+                }
+            }
+        }
+        expected.sort(null);
+        assertEquals(4000, expected.size());
+        assertEquals(expected, exported);
+        Set<String> files = new HashSet<>();
+        try (var s = Files.list(out.resolve(tenant).resolve(job.toString()))) {
+            s.forEach(f -> files.add(f.getFileName().toString()));
+        }
+        assertEquals(recorded, files, "unrecorded parts of the killed process were removed");
+    }
+}

@@ -1,0 +1,263 @@
+package io.sluice.export;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
+import io.sluice.job.ExportJobView;
+import io.sluice.job.ExportLevel;
+import io.sluice.job.ExportRequest;
+import io.sluice.support.EngineProfile;
+import io.sluice.support.PostgresTestResource;
+import io.sluice.support.ResourceFixture;
+import io.sluice.support.ResourceFixture.Member;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Map;
+
+import static io.sluice.export.EngineHarness.*;
+import static io.sluice.support.ResourceFixture.body;
+import static io.sluice.support.ResourceFixture.subject;
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Export levels, filters, deleted and error files, each against a hand-built store. */
+@QuarkusTest
+@TestProfile(EngineProfile.class)
+@QuarkusTestResource(PostgresTestResource.class)
+class LevelsAndFiltersTest extends WorkerTestBase {
+
+    private static final Duration T = Duration.ofSeconds(20);
+
+    private ExportJobView run(String tenant, ExportLevel level, String group, ExportRequest r, ExportWorker w) throws Exception {
+        ExportJobView job = create(service, tenant, level, group, r);
+        String status = awaitFinal(job.id(), T, w);
+        ExportJobView v = view(service, tenant, job.id());
+        assertEquals("complete", status, "job error: " + v.errorMessage());
+        return v;
+    }
+
+    private static List<String> ids(List<JsonNode> lines) {
+        return lines.stream().map(n -> n.path("resourceType").asText() + "/" + n.path("id").asText()).sorted().toList();
+    }
+
+    private static ExportRequest req(List<String> types, Instant since, Instant until, List<String> elements,
+                                     List<String> patients, Map<String, List<String>> typeFilters, List<String> issues) {
+        return new ExportRequest(types, since, until, elements, patients, typeFilters, null, issues);
+    }
+
+    /** p1..p3 with observations, an encounter of p2, a practitioner (no compartment). */
+    private void clinic(ResourceFixture fx) throws Exception {
+        for (String p : List.of("p1", "p2", "p3", "p4")) {
+            fx.put("Patient", p, body("gender", "female"), List.of());
+            fx.put("Observation", "o-" + p, subject(p, "status", "final"), List.of(p));
+            fx.put("Observation", "o2-" + p, subject(p, "status", "preliminary"), List.of(p));
+        }
+        fx.put("Encounter", "e-p2", subject("p2", "status", "finished"), List.of("p2"));
+        fx.put("Practitioner", "dr", body("active", "true"), List.of());
+    }
+
+    @Test
+    void systemLevelAllTypesAndTypeRestriction() throws Exception {
+        String tenant = tenant();
+        try (var fx = new ResourceFixture(tenant)) {
+            clinic(fx);
+        }
+        ExportWorker w = worker("sys", small());
+        ExportJobView all = run(tenant, ExportLevel.SYSTEM, null, ExportRequest.all(), w);
+        assertEquals(snapshot(tenant, all.transactionTime()), keys(lines(output, all, "output")));
+        assertEquals(14, lines(output, all, "output").size());
+        // parts per type: Observation has 8 -> 2 parts of 4, contiguous indexes
+        assertEquals(List.of(0, 1), all.parts().stream().filter(p -> p.resourceType().equals("Observation"))
+                .map(ExportJobView.Part::partIndex).toList());
+        ExportJobView some = run(tenant, ExportLevel.SYSTEM, null,
+                req(List.of("Practitioner", "Encounter"), null, null, null, null, null, null), w);
+        assertEquals(List.of("Encounter/e-p2", "Practitioner/dr"), ids(lines(output, some, "output")));
+    }
+
+    @Test
+    void patientLevelIsTheUnionOfCompartmentsOrTheListedPatients() throws Exception {
+        String tenant = tenant();
+        try (var fx = new ResourceFixture(tenant)) {
+            clinic(fx);
+        }
+        ExportWorker w = worker("pat", small());
+        ExportJobView all = run(tenant, ExportLevel.PATIENT, null, ExportRequest.all(), w);
+        List<String> got = ids(lines(output, all, "output"));
+        assertEquals(13, got.size());
+        assertFalse(got.contains("Practitioner/dr"));
+        ExportJobView two = run(tenant, ExportLevel.PATIENT, null, req(null, null, null, null, List.of("p2", "p9"), null, null), w);
+        assertEquals(List.of("Encounter/e-p2", "Observation/o-p2", "Observation/o2-p2", "Patient/p2"),
+                ids(lines(output, two, "output")));
+    }
+
+    @Test
+    void groupLevelFollowsMembershipAtTransactionTimeWithNestingAndCycles() throws Exception {
+        String tenant = tenant();
+        Instant past = Instant.now().minus(30, ChronoUnit.DAYS);
+        try (var fx = new ResourceFixture(tenant)) {
+            clinic(fx);
+            fx.putGroup("inner", List.of(Member.patient("p3"), Member.group("outer")));
+            fx.putGroup("outer", List.of(Member.patient("p1"),
+                    new Member("Patient", "p2", null, null, true),
+                    new Member("Patient", "p4", past.minus(10, ChronoUnit.DAYS), past, false),
+                    Member.group("inner")));
+        }
+        ExportWorker w = worker("grp", small());
+        ExportJobView v = run(tenant, ExportLevel.GROUP, "outer", ExportRequest.all(), w);
+        assertEquals(List.of("Observation/o-p1", "Observation/o-p3", "Observation/o2-p1", "Observation/o2-p3",
+                "Patient/p1", "Patient/p3"), ids(lines(output, v, "output")));
+        ExportJobView only = run(tenant, ExportLevel.GROUP, "outer",
+                req(List.of("Patient"), null, null, null, List.of("p3", "p2"), null, null), w);
+        assertEquals(List.of("Patient/p3"), ids(lines(output, only, "output")), "patient ∩ members");
+        // a later Group version (after T of a new job) does not change a job created before it
+        ExportJobView before = create(service, tenant, ExportLevel.GROUP, "outer", req(List.of("Patient"), null, null, null, null, null, null));
+        try (var fx = new ResourceFixture(tenant)) {
+            fx.putGroup("outer", List.of(Member.patient("p4")));
+        }
+        assertEquals("complete", awaitFinal(before.id(), T, w));
+        assertEquals(List.of("Patient/p1", "Patient/p3"), ids(lines(output, view(service, tenant, before.id()), "output")));
+        // a missing Group fails the job with a clear message
+        ExportJobView missing = create(service, tenant, ExportLevel.GROUP, "nope", ExportRequest.all());
+        assertEquals("error", awaitFinal(missing.id(), T, w));
+        assertTrue(view(service, tenant, missing.id()).errorMessage().contains("Group/nope does not exist"));
+    }
+
+    /**
+     * Group + _since rule (sluice.export.group-new-members-full-history, default true): a patient who
+     * joined the Group after _since gets all their data; members of the Group at _since only get
+     * changes since. With the option off, _since applies to every member.
+     */
+    @Test
+    void groupSinceIncludesFullHistoryOfNewlyAddedMembersByDefault() throws Exception {
+        String tenant = tenant();
+        Instant since;
+        try (var fx = new ResourceFixture(tenant)) {
+            clinic(fx);
+            fx.putGroup("cohort", List.of(Member.patient("p1")));
+            since = fx.put("Basic", "marker", body(), List.of()).lastUpdated().plus(1, ChronoUnit.MICROS);
+            fx.put("Observation", "new-p1", subject("p1", "status", "final"), List.of("p1"));
+            fx.putGroup("cohort", List.of(Member.patient("p1"), Member.patient("p2")));
+        }
+        ExportRequest r = req(List.of("Observation", "Patient", "Encounter"), since, null, null, null, null, null);
+        ExportJobView v = run(tenant, ExportLevel.GROUP, "cohort", r, worker("gs", small()));
+        assertEquals(List.of("Encounter/e-p2", "Observation/new-p1", "Observation/o-p2", "Observation/o2-p2", "Patient/p2"),
+                ids(lines(output, v, "output")));
+        ExportWorker strict = worker("gs-strict", small().withGroupNewMembersFullHistory(false));
+        ExportJobView s = run(tenant, ExportLevel.GROUP, "cohort", r, strict);
+        assertEquals(List.of("Observation/new-p1"), ids(lines(output, s, "output")));
+    }
+
+    @Test
+    void sinceAndUntilAreInclusiveAtTheExactMicrosecond() throws Exception {
+        String tenant = tenant();
+        ResourceFixture.Written a;
+        ResourceFixture.Written b;
+        ResourceFixture.Written c;
+        try (var fx = new ResourceFixture(tenant)) {
+            a = fx.put("Patient", "a", body(), List.of());
+            b = fx.put("Patient", "b", body(), List.of());
+            c = fx.put("Patient", "c", body(), List.of());
+        }
+        ExportWorker w = worker("edges", small());
+        Instant tb = b.lastUpdated();
+        assertEquals(List.of("Patient/b"), ids(lines(output, run(tenant, ExportLevel.SYSTEM, null,
+                req(null, tb, tb, null, null, null, null), w), "output")));
+        assertEquals(List.of("Patient/b", "Patient/c"), ids(lines(output, run(tenant, ExportLevel.SYSTEM, null,
+                req(null, tb, null, null, null, null, null), w), "output")));
+        assertEquals(List.of("Patient/c"), ids(lines(output, run(tenant, ExportLevel.SYSTEM, null,
+                req(null, tb.plus(1, ChronoUnit.MICROS), null, null, null, null, null), w), "output")));
+        assertEquals(List.of("Patient/a"), ids(lines(output, run(tenant, ExportLevel.SYSTEM, null,
+                req(null, null, tb.minus(1, ChronoUnit.MICROS), null, null, null, null), w), "output")));
+        assertEquals(List.of("Patient/a", "Patient/b"), ids(lines(output, run(tenant, ExportLevel.SYSTEM, null,
+                req(null, a.lastUpdated(), tb, null, null, null, null), w), "output")));
+        assertTrue(c.lastUpdated().isAfter(tb));
+    }
+
+    @Test
+    void elementsProjectAndTagSubsetted() throws Exception {
+        String tenant = tenant();
+        try (var fx = new ResourceFixture(tenant)) {
+            clinic(fx);
+        }
+        ExportJobView v = run(tenant, ExportLevel.SYSTEM, null,
+                req(List.of("Patient", "Observation", "Encounter"), null, null, List.of("Patient.gender", "status"), null, null, null),
+                worker("el", small()));
+        for (JsonNode n : lines(output, v, "output")) {
+            assertTrue(n.has("id") && n.has("meta") && n.has("resourceType"));
+            assertEquals("SUBSETTED", n.path("meta").path("tag").path(0).path("code").asText());
+            assertFalse(n.has("subject"), n.toString());
+            if (n.path("resourceType").asText().equals("Patient")) {
+                assertEquals("female", n.path("gender").asText());
+            } else {
+                assertTrue(n.has("status"));
+            }
+        }
+    }
+
+    @Test
+    void deletedFilesListResourcesDeletedAfterSinceAsTransactionBundles() throws Exception {
+        String tenant = tenant();
+        Instant since;
+        try (var fx = new ResourceFixture(tenant)) {
+            clinic(fx);
+            fx.delete("Observation", "o-p4");
+            since = fx.put("Basic", "marker", body(), List.of()).lastUpdated();
+            fx.delete("Observation", "o-p1");
+            fx.delete("Patient", "p3");
+            fx.delete("Practitioner", "dr");
+            fx.put("Observation", "o2-p1", subject("p1", "status", "amended"), List.of("p1"));
+        }
+        ExportWorker w = worker("del", small());
+        ExportJobView v = run(tenant, ExportLevel.SYSTEM, null, req(null, since, null, null, null, null, null), w);
+        List<String> deleted = lines(output, v, "deleted").stream().map(n -> {
+            assertEquals("Bundle", n.path("resourceType").asText());
+            assertEquals("transaction", n.path("type").asText());
+            assertEquals("DELETE", n.path("entry").path(0).path("request").path("method").asText());
+            return n.path("entry").path(0).path("request").path("url").asText();
+        }).sorted().toList();
+        assertEquals(List.of("Observation/o-p1", "Patient/p3", "Practitioner/dr"), deleted);
+        assertEquals(List.of("Basic/marker", "Observation/o2-p1"), ids(lines(output, v, "output")));
+        // patient level with patients: only deletions from those compartments
+        ExportJobView p = run(tenant, ExportLevel.PATIENT, null, req(null, since, null, null, List.of("p1"), null, null), w);
+        assertEquals(1, lines(output, p, "deleted").size());
+    }
+
+    @Test
+    void lenientIssuesBecomeOneErrorFileOfOperationOutcomes() throws Exception {
+        String tenant = tenant();
+        try (var fx = new ResourceFixture(tenant)) {
+            fx.put("Patient", "x", body(), List.of());
+        }
+        ExportJobView v = run(tenant, ExportLevel.SYSTEM, null,
+                req(null, null, null, null, null, null, List.of("ignored _foo", "ignored includeAssociatedData=_x")),
+                worker("err", small()));
+        List<JsonNode> errors = lines(output, v, "error");
+        assertEquals(2, errors.size());
+        assertEquals("OperationOutcome", errors.get(0).path("resourceType").asText());
+        assertEquals("ignored _foo", errors.get(0).path("issue").path(0).path("diagnostics").asText());
+        assertEquals(1, v.parts().stream().filter(p -> p.kind().equals("error")).count());
+    }
+
+    @Test
+    void typeFiltersUseTheFactoryAndFailClearlyWithoutOne() throws Exception {
+        String tenant = tenant();
+        try (var fx = new ResourceFixture(tenant)) {
+            clinic(fx);
+        }
+        TypeFilterFactory statusEquals = (type, queries) -> node -> queries.stream()
+                .anyMatch(q -> q.equals("status=" + node.path("status").asText()));
+        ExportRequest r = req(List.of("Observation", "Patient"), null, null, null, null,
+                Map.of("Observation", List.of("status=preliminary", "status=amended")), null);
+        ExportJobView v = run(tenant, ExportLevel.SYSTEM, null, r, worker(engine.withTypeFilterFactory(statusEquals), "tf", small()));
+        assertEquals(List.of("Observation/o2-p1", "Observation/o2-p2", "Observation/o2-p3", "Observation/o2-p4",
+                "Patient/p1", "Patient/p2", "Patient/p3", "Patient/p4"), ids(lines(output, v, "output")));
+        ExportWorker none = worker(engine.withTypeFilterFactory(null), "tf-none", small());
+        ExportJobView failed = create(service, tenant, ExportLevel.SYSTEM, null, r);
+        assertEquals("error", awaitFinal(failed.id(), T, none));
+        assertTrue(view(service, tenant, failed.id()).errorMessage().contains("_typeFilter"));
+    }
+}
