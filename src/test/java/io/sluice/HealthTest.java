@@ -9,12 +9,22 @@ import java.sql.ResultSet;
 
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 @QuarkusTest
 @QuarkusTestResource(PostgresTestResource.class)
 class HealthTest {
+
+    @jakarta.inject.Inject
+    io.vertx.mutiny.sqlclient.Pool pool;
+
+    @Test
+    void reactiveSessionsPlanWithRealParameters() {
+        String mode = pool.query("SHOW plan_cache_mode").execute().await().indefinitely().iterator().next().getString(0);
+        assertEquals("force_custom_plan", mode);
+    }
 
     @Test
     void liveAndReadyWithMigrationsApplied() throws Exception {

@@ -11,7 +11,9 @@ import jakarta.ws.rs.PUT;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.Response;
+import io.vertx.core.http.HttpServerRequest;
 import jakarta.ws.rs.core.UriInfo;
 
 import java.io.InputStream;
@@ -35,8 +37,8 @@ public class DefaultFhirResource {
 
     @GET
     @Path("metadata")
-    public Response metadata(@Context UriInfo uri) {
-        return api.metadata(uri, FhirApi.DEFAULT_TENANT);
+    public Response metadata(@Context UriInfo uri, @Context HttpHeaders headers, @Context HttpServerRequest request) {
+        return api.metadata(uri, headers, request, FhirApi.DEFAULT_TENANT);
     }
 
     /** Transaction or batch Bundle. */

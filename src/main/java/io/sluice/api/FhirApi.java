@@ -3,6 +3,8 @@ package io.sluice.api;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.auth.SmartConfiguration;
+import io.sluice.config.ApiConfig;
 import io.sluice.config.StoreConfig;
 import io.sluice.fhir.Capabilities;
 import io.sluice.fhir.FhirJson;
@@ -16,6 +18,8 @@ import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 import jakarta.enterprise.context.ApplicationScoped;
+import io.vertx.core.http.HttpServerRequest;
+import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.UriInfo;
 
@@ -47,8 +51,13 @@ public class FhirApi {
     private final ResourceStore store;
     private final BundleProcessor bundles;
     private final StoreConfig config;
+    private final ApiConfig apiConfig;
+    private final SmartConfiguration smart;
 
-    public FhirApi(ResourceStore store, BundleProcessor bundles, StoreConfig config) {
+    public FhirApi(ResourceStore store, BundleProcessor bundles, StoreConfig config, ApiConfig apiConfig,
+                   SmartConfiguration smart) {
+        this.apiConfig = apiConfig;
+        this.smart = smart;
         this.store = store;
         this.bundles = bundles;
         this.config = config;
@@ -88,9 +97,17 @@ public class FhirApi {
         }
     }
 
-    Response metadata(UriInfo uri, String tenant) {
-        String base = uri.getBaseUri().resolve(basePath(tenant)).toString();
-        return Response.ok(FhirJson.write(Capabilities.statement(base, "0.1.0")), FhirMedia.FHIR_JSON).build();
+    /**
+     * The CapabilityStatement, with absolute URLs as the client sees this server (public base URL or
+     * X-Forwarded-* headers) and, when auth is on, the SMART security element naming the token endpoint.
+     */
+    Response metadata(UriInfo uri, HttpHeaders headers, HttpServerRequest request, String tenant) {
+        String base = BaseUrls.of(apiConfig, uri, headers).fhirBase(tenant, !DEFAULT_TENANT.equals(tenant));
+        ObjectNode statement = Capabilities.statement(base, "0.1.0");
+        if (smart.enabled()) {
+            ((ObjectNode) statement.withArray("rest").get(0)).set("security", smart.capabilitySecurity(request));
+        }
+        return Response.ok(FhirJson.write(statement), FhirMedia.FHIR_JSON).build();
     }
 
     Uni<Response> create(UriInfo uri, String tenant, String type, String body) {

@@ -11,7 +11,9 @@ import jakarta.ws.rs.PUT;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.Response;
+import io.vertx.core.http.HttpServerRequest;
 import jakarta.ws.rs.core.UriInfo;
 
 import java.io.InputStream;
@@ -35,8 +37,8 @@ public class TenantFhirResource {
 
     @GET
     @Path("metadata")
-    public Response metadata(@Context UriInfo uri, @PathParam("tenant") String tenant) {
-        return api.metadata(uri, FhirApi.tenant(tenant));
+    public Response metadata(@Context UriInfo uri, @Context HttpHeaders headers, @Context HttpServerRequest request, @PathParam("tenant") String tenant) {
+        return api.metadata(uri, headers, request, FhirApi.tenant(tenant));
     }
 
     /** Transaction or batch Bundle. */

@@ -26,4 +26,8 @@ public interface StoreConfig {
     /** Largest request body of a create, update or Bundle, in bytes; larger gets 413 ($ingest has no limit). */
     @WithDefault("67108864")
     long maxBodyBytes();
+
+    /** An $ingest that stored at least this many resources refreshes the planner statistics (ANALYZE) at its end. */
+    @WithDefault("5000")
+    long analyzeAfterIngestRows();
 }

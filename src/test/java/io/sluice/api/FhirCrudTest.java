@@ -214,7 +214,10 @@ class FhirCrudTest {
                 .body("fhirVersion", equalTo("4.0.1"))
                 .body("rest[0].resource.find { it.type == 'Observation' }.interaction.code", org.hamcrest.Matchers.hasItems("read", "vread", "create", "update", "delete"))
                 .body("rest[0].interaction.code", org.hamcrest.Matchers.hasItems("transaction", "batch"));
-        given().get("/tenants/t1/fhir/metadata").then().statusCode(200).body("implementation.url", endsWith("/tenants/t1/fhir"));
+        given().get("/tenants/t1/fhir/metadata").then().statusCode(200).body("implementation.url", endsWith("/tenants/t1/fhir"))
+                .body("rest[0].security", org.hamcrest.Matchers.nullValue());
+        given().header("X-Forwarded-Proto", "https").header("X-Forwarded-Host", "fhir.example.org")
+                .get("/fhir/metadata").then().statusCode(200).body("implementation.url", equalTo("https://fhir.example.org/fhir"));
     }
 
     @Test

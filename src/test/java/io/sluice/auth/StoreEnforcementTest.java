@@ -21,7 +21,10 @@ class StoreEnforcementTest {
 
     @Test
     void metadataIsPublicEverythingElseNeedsATokenWithTheRightScope() {
-        given().get("/fhir/metadata").then().statusCode(200).body("resourceType", equalTo("CapabilityStatement"));
+        given().get("/fhir/metadata").then().statusCode(200).body("resourceType", equalTo("CapabilityStatement"))
+                .body("rest[0].security.service[0].coding[0].code", equalTo("SMART-on-FHIR"))
+                .body("rest[0].security.extension[0].extension[0].url", equalTo("token"))
+                .body("rest[0].security.extension[0].extension[0].valueUri", org.hamcrest.Matchers.endsWith("/auth/token"));
         given().header("Authorization", "Bearer ").get("/tenants/acme/fhir/metadata").then().statusCode(200);
 
         given().contentType(FHIR).body(PATIENT).post("/fhir/Patient").then().statusCode(401)
