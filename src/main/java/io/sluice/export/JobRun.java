@@ -150,6 +150,8 @@ final class JobRun {
             LOG.errorf(e, "export job %s failed: %s", job.lease().jobId(), message);
         }
         return abort.chain(() -> engine.jobs.fail(job.lease(), message))
+                // a failed job has no manifest: its files are of no use to anyone
+                .chain(() -> engine.output.deleteJob(job.tenant(), job.lease().jobId()).onFailure().recoverWithNull())
                 .onFailure().recoverWithUni(f -> {
                     if (f instanceof LeaseLostException lost && lost.reason() == LeaseLostException.Reason.CANCELLED) {
                         return engine.output.deleteJob(job.tenant(), job.lease().jobId()).onFailure().recoverWithNull();

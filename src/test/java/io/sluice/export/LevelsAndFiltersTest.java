@@ -79,6 +79,23 @@ class LevelsAndFiltersTest extends WorkerTestBase {
     }
 
     @Test
+    void partsCloseAtTheByteLimitAndPartsOfAFailedJobAreRemoved() throws Exception {
+        String tenant = tenant();
+        try (var fx = new ResourceFixture(tenant)) {
+            clinic(fx);
+        }
+        ExportWorker w = worker("bytes", small().withParts(3, 1000, 300));
+        ExportJobView v = run(tenant, ExportLevel.SYSTEM, null, req(List.of("Observation"), null, null, null, null, null, null), w);
+        List<ExportJobView.Part> parts = v.parts();
+        assertTrue(parts.size() >= 3, "8 observations of ~130 bytes in parts of 300 bytes: " + parts.size());
+        for (ExportJobView.Part p : parts) {
+            assertTrue(p.byteCount() < 300 + 200, "part closes once it reaches the limit: " + p.byteCount());
+        }
+        assertEquals(8, lines(output, v, "output").size());
+        assertEquals(List.of(8L), v.progress().stream().map(ExportJobView.TypeProgress::exported).toList());
+    }
+
+    @Test
     void patientLevelIsTheUnionOfCompartmentsOrTheListedPatients() throws Exception {
         String tenant = tenant();
         try (var fx = new ResourceFixture(tenant)) {
@@ -259,5 +276,6 @@ class LevelsAndFiltersTest extends WorkerTestBase {
         ExportJobView failed = create(service, tenant, ExportLevel.SYSTEM, null, r);
         assertEquals("error", awaitFinal(failed.id(), T, none));
         assertTrue(view(service, tenant, failed.id()).errorMessage().contains("_typeFilter"));
+        assertFalse(java.nio.file.Files.exists(java.nio.file.Path.of(EngineProfile.OUTPUT_DIR, tenant, failed.id().toString())));
     }
 }
