@@ -4,6 +4,7 @@ import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 
 /** Translates AWS SDK failures into {@link OutputStoreException}s with a message naming the cause (once, here). */
 final class S3Errors {
@@ -33,16 +34,22 @@ final class S3Errors {
             return new OutputStoreException(what + " failed: " + reason + " (" + (code == null ? "" : code + ", ")
                     + "HTTP " + status + ")", transientFailure, t);
         }
-        if (t instanceof SdkClientException) {
-            Throwable root = t;
-            boolean io = false;
-            while (root.getCause() != null && root.getCause() != root) {
-                root = root.getCause();
-                io |= root instanceof IOException;
+        Throwable io = null;
+        Throwable root = t;
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            root = c;
+            if (io == null && (c instanceof IOException || c instanceof UncheckedIOException)) {
+                io = c instanceof UncheckedIOException && c.getCause() != null ? c.getCause() : c;
             }
-            String cause = root == t ? t.getMessage() : root.getClass().getSimpleName() + ": " + root.getMessage();
+        }
+        if (io != null) {
             // no answer from the store (refused, reset, timed out, unknown host): worth retrying
-            return new OutputStoreException(what + " failed: object store unreachable (" + cause + ")", io, t);
+            return new OutputStoreException(what + " failed: object store unreachable ("
+                    + io.getClass().getSimpleName() + ": " + io.getMessage() + ")", true, t);
+        }
+        if (t instanceof SdkClientException) {
+            // e.g. no credentials found by the provider chain, no region configured
+            return new OutputStoreException(what + " failed: " + root.getMessage(), false, t);
         }
         return new OutputStoreException(what + " failed: " + t, false, t);
     }
