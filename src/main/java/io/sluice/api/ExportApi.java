@@ -131,10 +131,10 @@ public class ExportApi {
         } else {
             call.uri().getQueryParameters().forEach((name, values) -> values.forEach(v -> raw.add(KickoffParameters.Raw.of(name, v))));
         }
-        ExportRequest request = parameters.parse(level, post, raw, prefer.lenient());
+        ExportRequest request = access.narrow(parameters.parse(level, post, raw, prefer.lenient()), prefer.lenient());
         String requestUrl = BaseUrls.of(apiConfig, call.uri(), call.headers()).requestUrl();
         return new NewExportJob(call.tenant(), level, level == ExportLevel.GROUP ? groupId : null, request, requestUrl,
-                access.owner(call.headers()));
+                access.owner());
     }
 
     static void checkAccept(List<String> accept) {
@@ -190,7 +190,7 @@ public class ExportApi {
 
     /** {@code GET [base]/$export-status/{jobId}}. */
     public Uni<Response> status(Call call, String jobId) {
-        return findVisible(call, jobId).chain(view -> publicUrls(view).map(urls -> switch (view.status()) {
+        return findVisible(call.tenant(), access.owner(), jobId).chain(view -> publicUrls(view).map(urls -> switch (view.status()) {
             case ACCEPTED, IN_PROGRESS -> Response.accepted()
                     .header("X-Progress", progress(view))
                     .header("Retry-After", String.valueOf(Math.max(1, apiConfig.statusRetryAfter().toSeconds())))
@@ -227,17 +227,13 @@ public class ExportApi {
     /** {@code DELETE [base]/$export-status/{jobId}}: cancels (or discards) the job and its files. */
     public Uni<Response> cancel(Call call, String jobId) {
         UUID id = parseId(jobId);
-        return service.cancel(call.tenant(), id, access.owner(call.headers())).map(done -> {
+        return service.cancel(call.tenant(), id, access.owner()).map(done -> {
             if (!done) {
                 throw notFound(jobId);
             }
             return Response.accepted(OperationOutcomes.of("information", "informational",
                     "Export " + id + " cancelled; its files are deleted")).type(FHIR_JSON).build();
         });
-    }
-
-    private Uni<ExportJobView> findVisible(Call call, String jobId) {
-        return findVisible(call.tenant(), access.owner(call.headers()), jobId);
     }
 
     private Uni<ExportJobView> findVisible(String tenant, String owner, String jobId) {
@@ -352,13 +348,14 @@ public class ExportApi {
      *
      * @param header the request's values of a header name (empty list when absent)
      */
-    public Uni<Download> download(String tenant, String jobId, String fileName, Function<String, List<String>> header) {
+    public Uni<Download> download(String tenant, String owner, String jobId, String fileName,
+                                  Function<String, List<String>> header) {
         return Uni.createFrom().deferred(() -> {
             Matcher m = fileName == null ? null : FILE_NAME.matcher(fileName);
             if (m == null || !m.matches()) {
                 throw ApiException.notFound("No export file '" + fileName + "'");
             }
-            return findVisible(tenant, access.owner(header), jobId).chain(view -> {
+            return findVisible(tenant, owner, jobId).chain(view -> {
                 if (view.status() != JobStatus.COMPLETE) {
                     throw ApiException.notFound("Export " + jobId + " has no files yet");
                 }
@@ -463,7 +460,7 @@ public class ExportApi {
         return false;
     }
 
-    private static Download errorDownload(ApiException e) {
+    static Download errorDownload(ApiException e) {
         Map<String, List<String>> h = new LinkedHashMap<>();
         h.put("Content-Type", List.of(FHIR_JSON));
         e.headers().forEach((k, v) -> h.put(k, List.of(v)));

@@ -21,9 +21,11 @@ public class ExportFileRoute {
             "^/(?:fhir|tenants/([a-z0-9-]{1,64})/fhir)/\\$export-file/([^/]+)/([^/]+)$";
 
     private final ExportApi api;
+    private final AccessPolicy access;
 
-    public ExportFileRoute(ExportApi api) {
+    public ExportFileRoute(ExportApi api, AccessPolicy access) {
         this.api = api;
+        this.access = access;
     }
 
     void install(@Observes Router router) {
@@ -34,8 +36,18 @@ public class ExportFileRoute {
         String tenant = rc.pathParam("param0");
         String jobId = rc.pathParam("param1");
         String fileName = rc.pathParam("param2");
-        api.download(tenant == null ? "default" : tenant, jobId, fileName,
-                        name -> rc.request().headers().getAll(name))
+        String t = tenant == null ? "default" : tenant;
+        io.smallrye.mutiny.Uni<ExportApi.Download> download;
+        try {
+            String owner = access.downloadOwner(rc.request(), t);
+            download = api.download(t, owner, jobId, fileName, name -> rc.request().headers().getAll(name));
+        } catch (AccessPolicy.Denied e) {
+            ExportApi.Download d = ExportApi.errorDownload(new ApiException(e.status(), e.status() == 401 ? "login" : "forbidden",
+                    e.getMessage(), java.util.Map.of("WWW-Authenticate", "Bearer realm=\"sluice\", error=\""
+                            + (e.status() == 401 ? "invalid_token" : "insufficient_scope") + "\"")));
+            download = io.smallrye.mutiny.Uni.createFrom().item(d);
+        }
+        download
                 .subscribe().with(d -> {
                     HttpServerResponse response = HttpServerResponse.newInstance(rc.response());
                     response.setStatusCode(d.status());

@@ -1,0 +1,98 @@
+package io.sluice.auth;
+
+import io.sluice.config.AuthConfig;
+import io.vertx.core.http.HttpServerRequest;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.util.regex.Pattern;
+
+/**
+ * Absolute URLs of this server as clients see them: {@code sluice.auth.public-base-url} when set,
+ * else scheme and host from X-Forwarded-Proto / X-Forwarded-Host (/ X-Forwarded-Port / X-Forwarded-Prefix,
+ * unless {@code sluice.auth.trust-forwarded-headers=false}), else the request's own scheme and Host header.
+ */
+@ApplicationScoped
+public class PublicUrls {
+
+    /** Tenant served at {@code /fhir}. */
+    public static final String DEFAULT_TENANT = "default";
+
+    private static final Pattern HOST = Pattern.compile("[A-Za-z0-9.\\-]+(:[0-9]{1,5})?|\\[[0-9A-Fa-f:.]+\\](:[0-9]{1,5})?");
+    private static final Pattern PORT = Pattern.compile("[0-9]{1,5}");
+
+    private static final Pattern PREFIX = Pattern.compile("(/[A-Za-z0-9._~\\-]+)+/?");
+
+    private final String configuredBase;
+    private final boolean trustForwarded;
+
+    public PublicUrls(AuthConfig config) {
+        this.configuredBase = config.publicBaseUrl().filter(s -> !s.isBlank()).map(PublicUrls::stripSlash).orElse(null);
+        this.trustForwarded = config.trustForwardedHeaders();
+    }
+
+    /** Whether a public base URL is configured (then request headers never change URLs). */
+    public boolean configured() {
+        return configuredBase != null;
+    }
+
+    /** Scheme, host and (configured) path prefix, without a trailing slash, e.g. {@code https://h:8443}. */
+    public String base(HttpServerRequest request) {
+        if (configuredBase != null) {
+            return configuredBase;
+        }
+        String scheme = trustForwarded ? first(request.getHeader("X-Forwarded-Proto")) : null;
+        if (!"http".equalsIgnoreCase(scheme) && !"https".equalsIgnoreCase(scheme)) {
+            scheme = request.scheme() == null ? "http" : request.scheme();
+        }
+        scheme = scheme.toLowerCase(java.util.Locale.ROOT);
+        String host = trustForwarded ? first(request.getHeader("X-Forwarded-Host")) : null;
+        if (host != null && HOST.matcher(host).matches()) {
+            String port = first(request.getHeader("X-Forwarded-Port"));
+            if (port != null && PORT.matcher(port).matches() && !host.matches(".*:[0-9]+$")
+                    && !("https".equals(scheme) && "443".equals(port)) && !("http".equals(scheme) && "80".equals(port))) {
+                host = host + ":" + port;
+            }
+        } else {
+            host = request.getHeader("Host");
+            if (host == null || !HOST.matcher(host).matches()) {
+                var a = request.localAddress();
+                host = a == null ? "localhost" : a.hostAddress() + ":" + a.port();
+            }
+        }
+        String prefix = trustForwarded ? first(request.getHeader("X-Forwarded-Prefix")) : null;
+        prefix = prefix != null && PREFIX.matcher(prefix).matches() ? stripSlash(prefix) : "";
+        return scheme + "://" + host + prefix;
+    }
+
+    /** URL of the token endpoint. */
+    public String tokenEndpoint(HttpServerRequest request) {
+        return base(request) + "/auth/token";
+    }
+
+    /** Path of a tenant's FHIR base: {@code /fhir} for the default tenant, else {@code /tenants/{t}/fhir}. */
+    public static String fhirBasePath(String tenant) {
+        return DEFAULT_TENANT.equals(tenant) ? "/fhir" : "/tenants/" + tenant + "/fhir";
+    }
+
+    /** Absolute FHIR base URL of a tenant. */
+    public String fhirBase(HttpServerRequest request, String tenant) {
+        return base(request) + fhirBasePath(tenant);
+    }
+
+    private static String first(String header) {
+        if (header == null) {
+            return null;
+        }
+        int comma = header.indexOf(',');
+        String v = (comma >= 0 ? header.substring(0, comma) : header).trim();
+        return v.isEmpty() ? null : v;
+    }
+
+    static String stripSlash(String s) {
+        String out = s.trim();
+        while (out.endsWith("/")) {
+            out = out.substring(0, out.length() - 1);
+        }
+        return out;
+    }
+}
