@@ -102,30 +102,38 @@ if batch:
 PY
 stop_app
 HEAP=${BIG_HEAP:-256m}
-start_app "$DB2" "$PORT" "-Xmx$HEAP" "${S3_ARGS[@]}" -Dsluice.output.s3.download=presigned \
-  -Dsluice.export.part-max-bytes=4000000000 -Dsluice.export.part-max-resources=10000000
-HWM_IDLE=$(awk '/VmHWM/{print $2}' "/proc/$APP_PID/status")
-t0=$(now)
-status=$(curl -fsS -D - -o /dev/null -H 'Prefer: respond-async' "http://127.0.0.1:$PORT/tenants/big/fhir/\$export?_type=Observation" \
-  | tr -d '\r' | sed -n 's/^[Cc]ontent-[Ll]ocation: //p')
-PEAK_SAMPLE=0
-while :; do
-  code=$(curl -s -o "$OUT/big-manifest.json" -w '%{http_code}' "$status")
-  rss=$(awk '/VmRSS/{print $2}' "/proc/$APP_PID/status")
-  [ "$rss" -gt "$PEAK_SAMPLE" ] && PEAK_SAMPLE=$rss
-  [ "$code" != 202 ] && break
-  sleep 0.5
-done
-t1=$(now)
-[ "$code" = 200 ] || { echo "big export failed: $(cat "$OUT/big-manifest.json")" >&2; exit 1; }
-BIG_S=$(elapsed "$t0" "$t1")
-HWM=$(awk '/VmHWM/{print $2}' "/proc/$APP_PID/status")
-BIG_URL=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(m["output"][0]["url"]); print(len(m["output"]), file=sys.stderr)' "$OUT/big-manifest.json" 2>"$OUT/big-files")
-BIG_BYTES=$(curl -s "$BIG_URL" | wc -c)
-stop_app
+BIG_ARGS=(-Dsluice.export.part-max-bytes=4000000000 -Dsluice.export.part-max-resources=10000000
+  -Dsluice.export.batch-size=${BIG_BATCH:-200})
+# big_export LABEL ARGS... -> "label seconds bytes files hwm_idle hwm_after peak_sampled" (fresh JVM each)
+big_export() {
+  local label=$1; shift
+  start_app "$DB2" "$PORT" "-Xmx$HEAP" "$@" "${BIG_ARGS[@]}"
+  local idle; idle=$(awk '/VmHWM/{print $2}' "/proc/$APP_PID/status")
+  local t0 t1 status code rss peak=0
+  t0=$(now)
+  status=$(curl -fsS -D - -o /dev/null -H 'Prefer: respond-async' "http://127.0.0.1:$PORT/tenants/big/fhir/\$export?_type=Observation" \
+    | tr -d '\r' | sed -n 's/^[Cc]ontent-[Ll]ocation: //p')
+  while :; do
+    code=$(curl -s -o "$OUT/big-manifest.json" -w '%{http_code}' "$status")
+    rss=$(awk '/VmRSS/{print $2}' "/proc/$APP_PID/status")
+    [ "$rss" -gt "$peak" ] && peak=$rss
+    [ "$code" != 202 ] && break
+    sleep 0.5
+  done
+  t1=$(now)
+  [ "$code" = 200 ] || { echo "big export ($label) failed: $(cat "$OUT/big-manifest.json")" >&2; exit 1; }
+  local hwm; hwm=$(awk '/VmHWM/{print $2}' "/proc/$APP_PID/status")
+  local url files bytes
+  url=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(m["output"][0]["url"])' "$OUT/big-manifest.json")
+  files=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["output"]))' "$OUT/big-manifest.json")
+  bytes=$(curl -s "$url" | wc -c)
+  stop_app
+  echo "$label $(elapsed "$t0" "$t1") $bytes $files $idle $hwm $peak"
+}
+BIG_S3=$(big_export s3 "${S3_ARGS[@]}" -Dsluice.output.s3.download=presigned)
+BIG_LOCAL=$(big_export local "${LOCAL_ARGS[@]}")
 
-python3 - "$N" "$S3_PRESIGNED" "$S3_PROXY" "$LOCAL" "$COUNT" "$BIG_BYTES" "$(cat "$OUT/big-files")" "$BIG_S" \
-  "$HWM_IDLE" "$HWM" "$PEAK_SAMPLE" "$HEAP" <<'PY'
+python3 - "$N" "$S3_PRESIGNED" "$S3_PROXY" "$LOCAL" "$COUNT" "$HEAP" "$BIG_S3" "$BIG_LOCAL" <<'PY'
 import sys
 n = int(sys.argv[1])
 rows = [("S3 (s3mock), presigned URLs", sys.argv[2]), ("S3 (s3mock), proxied by the API", sys.argv[3]),
@@ -136,12 +144,14 @@ print("|---|---:|---:|---:|---:|---:|---|")
 for name, r in rows:
     e, d, files, nbytes, lines, via = r.split()
     print(f"| {name} | {float(e):.2f} | {int(lines)/float(e):,.0f} | {files} | {int(nbytes)/1e6:.1f} | {float(d):.2f} | {via} |")
-count, big_bytes, big_files, big_s, idle, hwm, sample, heap = sys.argv[5:13]
-print(f"\nOne big Observation file to S3 (-Xmx{heap}, default 8 MiB upload chunks): {count} resources, "
-      f"{big_files} file(s), first file {int(big_bytes)/1e6:,.0f} MB, export {float(big_s):.1f} s "
-      f"({int(big_bytes)/1e6/float(big_s):.1f} MB/s)")
-print(f"Service RSS: VmHWM {int(idle)/1024:.0f} MiB after start, {int(hwm)/1024:.0f} MiB after the export "
-      f"(highest sampled VmRSS {int(sample)/1024:.0f} MiB)")
+count, heap = sys.argv[5], sys.argv[6]
+print(f"\nOne Observation file of {count} resources, fresh JVM -Xmx{heap} each (VmHWM from /proc/<pid>/status):\n")
+print("| output store | file MB | files | export s | MB/s | VmHWM after start MiB | VmHWM after export MiB | max sampled VmRSS MiB |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+for r in sys.argv[7:9]:
+    label, secs, nbytes, files, idle, hwm, peak = r.split()
+    mb = int(nbytes) / 1e6
+    print(f"| {label} | {mb:,.0f} | {files} | {float(secs):.1f} | {mb/float(secs):.1f} | {int(idle)/1024:.0f} | {int(hwm)/1024:.0f} | {int(peak)/1024:.0f} |")
 PY
 echo "machine: $(machine)"
 psql -q -d postgres -c "DROP DATABASE $DB" >/dev/null || true

@@ -149,13 +149,48 @@ public class S3OutputStore implements OutputStore {
         return "s3://" + bucket + "/" + key;
     }
 
-    /** Runs a blocking SDK call on the worker pool, back on the caller's Vert.x context; translates failures. */
+    /**
+     * Runs a blocking SDK call on the worker pool and delivers its outcome back on the caller's Vert.x
+     * context (when there is one); failures are translated. The subscription is signalled at once
+     * (an emitter, not runSubscriptionOn), which stream adapters such as Vert.x's send(Multi) rely on.
+     */
     private <T> Uni<T> blocking(Supplier<String> what, Supplier<T> call) {
-        return Uni.createFrom().deferred(() -> {
+        return Uni.createFrom().emitter(em -> {
             io.vertx.core.Context ctx = io.vertx.core.Vertx.currentContext();
-            Uni<T> u = Uni.createFrom().item(call).runSubscriptionOn(workers)
-                    .onFailure().transform(e -> S3Errors.translate(what.get(), e));
-            return ctx == null ? u : u.emitOn(r -> ctx.runOnContext(v -> r.run()));
+            Runnable task = () -> {
+                T value = null;
+                Throwable failure = null;
+                // the SDK looks up XML and HTTP services through the context class loader: make it this app's
+                Thread thread = Thread.currentThread();
+                ClassLoader previous = thread.getContextClassLoader();
+                thread.setContextClassLoader(S3OutputStore.class.getClassLoader());
+                try {
+                    value = call.get();
+                } catch (Throwable e) {
+                    failure = S3Errors.translate(what.get(), e);
+                } finally {
+                    thread.setContextClassLoader(previous);
+                }
+                T v = value;
+                Throwable f = failure;
+                Runnable deliver = () -> {
+                    if (f != null) {
+                        em.fail(f);
+                    } else {
+                        em.complete(v);
+                    }
+                };
+                if (ctx != null) {
+                    ctx.runOnContext(x -> deliver.run());
+                } else {
+                    deliver.run();
+                }
+            };
+            try {
+                workers.execute(task);
+            } catch (RuntimeException e) {
+                em.fail(S3Errors.translate(what.get(), e));
+            }
         });
     }
 
@@ -198,26 +233,25 @@ public class S3OutputStore implements OutputStore {
             if (closed) {
                 return Uni.createFrom().failure(new IllegalStateException("part already finalized or aborted"));
             }
-            byte[] src = data.getBytes();
-            sha.update(src);
             lines += lineCount;
-            bytes += src.length;
-            return append(src, 0);
+            bytes += data.length();
+            return append(data.getDelegate(), 0);
         }
 
-        /** Copies {@code src[from..]} into the chunk, uploading each chunk that fills up. */
-        private Uni<Void> append(byte[] src, int from) {
+        /** Copies {@code src[from..]} into the chunk (hashing it on the way), uploading each chunk that fills up. */
+        private Uni<Void> append(io.vertx.core.buffer.Buffer src, int from) {
             if (chunk == null) {
                 chunk = new byte[chunkSize];
             }
-            int n = Math.min(src.length - from, chunk.length - fill);
-            System.arraycopy(src, from, chunk, fill, n);
+            int n = Math.min(src.length() - from, chunk.length - fill);
+            src.getBytes(from, from + n, chunk, fill);
+            sha.update(chunk, fill, n);
             fill += n;
             if (fill < chunk.length) {
                 return Uni.createFrom().voidItem();
             }
             int next = from + n;
-            return uploadChunk().chain(() -> next < src.length ? append(src, next) : Uni.createFrom().voidItem());
+            return uploadChunk().chain(() -> next < src.length() ? append(src, next) : Uni.createFrom().voidItem());
         }
 
         private Uni<Void> uploadChunk() {
@@ -331,17 +365,20 @@ public class S3OutputStore implements OutputStore {
         }
         return Multi.createFrom().deferred(() -> {
             String key = objectKey(location);
-            io.vertx.core.Context ctx = io.vertx.core.Vertx.currentContext();
             long start = Math.max(0, offset);
             String range = start == 0 && length < 0 ? null
                     : "bytes=" + start + "-" + (length < 0 ? "" : String.valueOf(start + length - 1));
             Uni<ResponseInputStream<GetObjectResponse>> open = blocking(() -> "S3 download of " + s3Url(key),
                     () -> s3.getObject(GetObjectRequest.builder().bucket(bucket).key(key).range(range).build()));
-            Multi<Buffer> chunks = open.onItem().transformToMulti(in -> Multi.createBy().repeating()
-                    .uni(() -> Uni.createFrom().item(() -> readChunk(in, key)).runSubscriptionOn(workers))
+            return open.onItem().transformToMulti(in -> Multi.createBy().repeating()
+                    .uni(() -> blocking(() -> "S3 download of " + s3Url(key), () -> readChunk(in, key)))
                     .until(b -> b.length() == 0)
-                    .onTermination().invoke(() -> closeQuietly(in)));
-            return ctx == null ? chunks : chunks.emitOn(r -> ctx.runOnContext(v -> r.run()));
+                    .onTermination().invoke((failure, cancelled) -> {
+                        if (failure != null || cancelled) {
+                            in.abort(); // do not drain the rest of a large object
+                        }
+                        closeQuietly(in);
+                    }));
         });
     }
 
