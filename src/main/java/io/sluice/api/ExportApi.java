@@ -190,7 +190,7 @@ public class ExportApi {
 
     /** {@code GET [base]/$export-status/{jobId}}. */
     public Uni<Response> status(Call call, String jobId) {
-        return findVisible(call.tenant(), access.owner(), jobId).map(view -> switch (view.status()) {
+        return findVisible(call.tenant(), access.owner(), jobId).chain(view -> publicUrls(view).map(urls -> switch (view.status()) {
             case ACCEPTED, IN_PROGRESS -> Response.accepted()
                     .header("X-Progress", progress(view))
                     .header("Retry-After", String.valueOf(Math.max(1, apiConfig.statusRetryAfter().toSeconds())))
@@ -199,12 +199,29 @@ public class ExportApi {
                     .entity(OperationOutcomes.error("exception", "Export " + view.id() + " failed: "
                             + (view.errorMessage() == null ? "no reason recorded" : view.errorMessage())))
                     .build();
-            case COMPLETE -> Response.ok(manifest(call, view)).type("application/json")
+            case COMPLETE -> Response.ok(manifest(call, view, urls)).type("application/json")
                     .header("Expires", DateTimeFormatter.RFC_1123_DATE_TIME.format(
                             expiry(view).atOffset(ZoneOffset.UTC)))
                     .build();
             case CANCELLED -> throw notFound(jobId);
-        });
+        }));
+    }
+
+    /**
+     * Direct download URLs of a complete job's files by location, when the output store hands them
+     * out (presigned S3 URLs), valid no longer than the job's remaining retention; empty otherwise.
+     */
+    private Uni<Map<String, String>> publicUrls(ExportJobView view) {
+        if (view.status() != JobStatus.COMPLETE || view.parts() == null || view.parts().isEmpty()) {
+            return Uni.createFrom().item(Map.of());
+        }
+        java.time.Duration remaining = java.time.Duration.between(Instant.now(), expiry(view));
+        Map<String, String> urls = new java.util.concurrent.ConcurrentHashMap<>();
+        return Multi.createFrom().iterable(view.parts())
+                .onItem().transformToUniAndConcatenate(p -> outputs.publicUrl(p.location(), remaining)
+                        .invoke(u -> u.ifPresent(url -> urls.put(p.location(), url))))
+                .collect().last()
+                .map(x -> urls);
     }
 
     /** {@code DELETE [base]/$export-status/{jobId}}: cancels (or discards) the job and its files. */
@@ -269,16 +286,18 @@ public class ExportApi {
         return s.toString();
     }
 
-    private ObjectNode manifest(Call call, ExportJobView view) {
+    private ObjectNode manifest(Call call, ExportJobView view, Map<String, String> publicUrls) {
         String base = BaseUrls.of(apiConfig, call.uri(), call.headers()).fhirBase(call.tenant(), call.tenantPath());
         ObjectNode m = mapper.createObjectNode();
         m.put("transactionTime", DateTimeFormatter.ISO_INSTANT.format(view.transactionTime()));
         m.put("request", view.requestUrl());
-        m.put("requiresAccessToken", access.requiresAccessToken());
+        List<ExportJobView.Part> parts = new ArrayList<>(view.parts() == null ? List.of() : view.parts());
+        // presigned URLs carry their own authorization: no bearer token needed when every file has one
+        boolean allPublic = !parts.isEmpty() && parts.stream().allMatch(p -> publicUrls.containsKey(p.location()));
+        m.put("requiresAccessToken", access.requiresAccessToken() && !allPublic);
         ArrayNode output = m.putArray("output");
         ArrayNode deleted = view.request() != null && view.request().since() != null ? m.putArray("deleted") : null;
         ArrayNode error = m.putArray("error");
-        List<ExportJobView.Part> parts = new ArrayList<>(view.parts() == null ? List.of() : view.parts());
         parts.sort(Comparator.comparing(ExportJobView.Part::kind).thenComparing(ExportJobView.Part::resourceType)
                 .thenComparingInt(ExportJobView.Part::partIndex));
         for (ExportJobView.Part p : parts) {
@@ -293,7 +312,7 @@ public class ExportApi {
             }
             ObjectNode entry = target.addObject();
             entry.put("type", manifestType(p));
-            entry.put("url", base + "/$export-file/" + view.id() + "/" + fileName(p));
+            entry.put("url", publicUrls.getOrDefault(p.location(), base + "/$export-file/" + view.id() + "/" + fileName(p)));
             entry.put("count", p.resourceCount());
         }
         // keep the documented key order: output, deleted, error

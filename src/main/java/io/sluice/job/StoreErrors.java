@@ -32,6 +32,9 @@ public final class StoreErrors {
             if (c instanceof TransientStoreException) {
                 return true;
             }
+            if (c instanceof io.sluice.output.OutputStoreException o) {
+                return o.isTransient();
+            }
             if (c instanceof PgException pg) {
                 String s = pg.getSqlState();
                 if (s != null && (s.startsWith("08") || s.equals("40001") || s.equals("40P01")

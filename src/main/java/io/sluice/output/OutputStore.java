@@ -29,4 +29,12 @@ public interface OutputStore {
      * but never recorded (a crash between finalize and record) and leftover temporary files.
      */
     Uni<Void> deleteUnrecorded(String tenant, UUID jobId, java.util.Set<String> recordedLocations);
+
+    /**
+     * A URL clients may GET a finalized part from directly, without the server's token, valid for
+     * at most {@code validFor} (e.g. a presigned S3 URL); empty when files are served by the API only.
+     */
+    default Uni<java.util.Optional<String>> publicUrl(String location, java.time.Duration validFor) {
+        return Uni.createFrom().item(java.util.Optional.empty());
+    }
 }
