@@ -26,10 +26,16 @@ public final class Capabilities {
 
     /** System-level operations ({@code [base]/$name}). */
     public static final List<Operation> SYSTEM_OPERATIONS = List.of(
-            new Operation("ingest", "urn:sluice:OperationDefinition/ingest"));
+            new Operation("ingest", "urn:sluice:OperationDefinition/ingest"),
+            new Operation("export", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"));
 
     /** Type- or instance-level operations. */
-    public static final List<TypeOperation> TYPE_OPERATIONS = List.of();
+    public static final List<TypeOperation> TYPE_OPERATIONS = List.of(
+            new TypeOperation("Patient", new Operation("export", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export")),
+            new TypeOperation("Group", new Operation("export", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export")));
+
+    /** Implementation guides' CapabilityStatements this server instantiates. */
+    public static final List<String> INSTANTIATES = List.of("http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data");
 
     /** Interactions supported on every resource type. */
     public static final List<String> TYPE_INTERACTIONS = List.of("read", "vread", "update", "delete", "create");
@@ -53,6 +59,7 @@ public final class Capabilities {
         cs.put("date", STARTED.toString());
         cs.put("publisher", "Sluice");
         cs.put("kind", "instance");
+        INSTANTIATES.forEach(cs.withArray("instantiates")::add);
         ObjectNode software = cs.putObject("software");
         software.put("name", "Sluice");
         software.put("version", version);

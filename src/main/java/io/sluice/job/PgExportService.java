@@ -42,7 +42,12 @@ public class PgExportService implements ExportService {
     public Uni<Boolean> cancel(String tenant, UUID jobId, String owner) {
         return jobs.cancel(tenant, jobId, owner).chain(outcome -> outcome == JobStore.CancelOutcome.NOT_FOUND
                 ? Uni.createFrom().item(false)
-                : output.deleteJob(tenant, jobId).replaceWith(true));
+                : output.deleteJob(tenant, jobId)
+                        // the cancel is committed; a worker still finishing a part may race the delete:
+                        // retry, and leave stragglers to the retention cleanup rather than fail the DELETE
+                        .onFailure().retry().withBackOff(java.time.Duration.ofMillis(50)).atMost(3)
+                        .onFailure().recoverWithNull()
+                        .replaceWith(true));
     }
 
     @Override
