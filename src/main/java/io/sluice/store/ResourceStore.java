@@ -57,7 +57,10 @@ public class ResourceStore {
     private final VersionWriter writer;
     private final StoreConfig config;
 
-    public ResourceStore(Pool pool, VersionWriter writer, StoreConfig config) {
+    private final io.sluice.ops.SluiceMetrics metrics;
+
+    public ResourceStore(Pool pool, VersionWriter writer, StoreConfig config, io.sluice.ops.SluiceMetrics metrics) {
+        this.metrics = metrics;
         this.pool = pool;
         this.writer = writer;
         this.config = config;
@@ -179,7 +182,8 @@ public class ResourceStore {
         return ndjsonLines.onItem().transformToUniAndConcatenate(run::accept)
                 .onItem().ignoreAsUni()
                 .chain(run::flush)
-                .map(v -> run.report());
+                .map(v -> run.report())
+                .invoke(report -> metrics.ingested(tenant, report.stored()));
     }
 
     /** State of one ingest: the current batch and the counts. Used by one subscriber at a time. */
