@@ -3,6 +3,7 @@ package io.sluice.export;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sluice.config.ExportConfig;
 import io.sluice.job.JobStore;
+import io.sluice.ops.SluiceMetrics;
 import io.sluice.output.OutputStore;
 import io.sluice.store.SnapshotQueries;
 import io.vertx.mutiny.core.Vertx;
@@ -20,18 +21,20 @@ public class ExportEngine {
     final OutputStore output;
     final ObjectMapper json;
     final Vertx vertx;
+    final SluiceMetrics metrics;
     private final Instance<TypeFilterFactory> typeFilters;
     private final ExportConfig config;
     private final Optional<Optional<TypeFilterFactory>> typeFilterOverride;
 
     @jakarta.inject.Inject
     public ExportEngine(JobStore jobs, SnapshotQueries snapshots, OutputStore output, ObjectMapper json, Vertx vertx,
-                        Instance<TypeFilterFactory> typeFilters, ExportConfig config) {
+                        Instance<TypeFilterFactory> typeFilters, ExportConfig config, SluiceMetrics metrics) {
         this.jobs = jobs;
         this.snapshots = snapshots;
         this.output = output;
         this.json = json;
         this.vertx = vertx;
+        this.metrics = metrics;
         this.typeFilters = typeFilters;
         this.config = config;
         this.typeFilterOverride = Optional.empty();
@@ -43,6 +46,7 @@ public class ExportEngine {
         this.output = base.output;
         this.json = base.json;
         this.vertx = base.vertx;
+        this.metrics = base.metrics;
         this.typeFilters = base.typeFilters;
         this.config = base.config;
         this.typeFilterOverride = Optional.of(override);

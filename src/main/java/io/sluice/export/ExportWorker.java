@@ -99,8 +99,10 @@ public class ExportWorker {
             rerun = true;
             return Uni.createFrom().item(0);
         }
+        long claimStart = System.nanoTime();
         return engine.jobs.claim(workerId, free, settings.lease(), settings.maxAttempts())
                 .map(claimed -> {
+                    engine.metrics.claimed(Duration.ofNanos(System.nanoTime() - claimStart), claimed.size());
                     for (ClaimedJob job : claimed) {
                         start(job);
                     }
@@ -129,13 +131,18 @@ public class ExportWorker {
             });
             return;
         }
+        if (job.attempts() > 1) {
+            engine.metrics.leaseReclaimed();
+        }
         JobRun run = new JobRun(this, job);
         active.put(job.lease().jobId(), run);
         hooks.jobStarted(job);
-        run.run().subscribe().with(v -> ended(run), e -> {
-            LOG.errorf(e, "export job %s ended abnormally on worker %s", job.lease().jobId(), workerId);
+        // the run gets its own duplicated Vert.x context carrying the job's MDC (job id, tenant, worker id)
+        JobMdc.runOnJobContext(engine.vertx, job, workerId, () -> run.run().subscribe().with(v -> ended(run), e -> {
+            JobMdc.log(job, workerId, () ->
+                    LOG.errorf(e, "export job %s ended abnormally on worker %s", job.lease().jobId(), workerId));
             ended(run);
-        });
+        }));
     }
 
     private void ended(JobRun run) {

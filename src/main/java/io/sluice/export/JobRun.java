@@ -56,6 +56,7 @@ final class JobRun {
     private volatile RuntimeException stopCause;
     private long heartbeatTimer = -1;
     private PartWriter openWriter;
+    private io.vertx.core.Context context;
 
     JobRun(ExportWorker worker, ClaimedJob job) {
         this.worker = worker;
@@ -91,8 +92,16 @@ final class JobRun {
     // ------------------------------------------------------------------ lifecycle
 
     Uni<Void> run() {
+        context = io.vertx.core.Vertx.currentContext();
+        log(() -> LOG.infof("export job %s (tenant %s) claimed by worker %s: attempt %d, fencing token %d",
+                job.lease().jobId(), job.tenant(), worker.workerId, job.attempts(), job.lease().fencingToken()));
         startHeartbeat();
         return attempt(0).eventually(this::cancelHeartbeat);
+    }
+
+    /** Logs with the job's MDC keys (see {@link JobMdc}). */
+    private void log(Runnable logging) {
+        JobMdc.log(job, worker.workerId, logging);
     }
 
     private void startHeartbeat() {
@@ -106,7 +115,7 @@ final class JobRun {
                 if (e instanceof LeaseLostException lost) {
                     stop(lost);
                 } else {
-                    LOG.warnf("heartbeat of job %s failed (will retry): %s", job.lease().jobId(), e.getMessage());
+                    log(() -> LOG.warnf("heartbeat of job %s failed (will retry): %s", job.lease().jobId(), e.getMessage()));
                 }
             });
         });
@@ -131,23 +140,28 @@ final class JobRun {
         }
         Uni<Void> abort = abortOpenPart();
         if (e instanceof LeaseLostException lost) {
-            LOG.infof("export job %s: %s; worker %s stops", job.lease().jobId(), lost.getMessage(), worker.workerId);
+            engine.metrics.leaseLost(lost.reason().name());
+            engine.metrics.jobEnded(lost.reason() == LeaseLostException.Reason.CANCELLED ? "cancelled" : "lease-lost");
+            log(() -> LOG.infof("export job %s: %s; worker %s stops", job.lease().jobId(), lost.getMessage(), worker.workerId));
             return lost.reason() == LeaseLostException.Reason.CANCELLED
                     ? abort.chain(() -> engine.output.deleteJob(job.tenant(), job.lease().jobId()).onFailure().recoverWithNull())
                     : abort;
         }
         Optional<Duration> delay = settings.retry().nextDelay(e, retriesSoFar);
         if (delay.isPresent()) {
-            LOG.warnf("export job %s: transient failure (%s), retry %d in %s", job.lease().jobId(),
-                    StoreErrors.describe(e), retriesSoFar + 1, delay.get());
-            return abort.chain(() -> Uni.createFrom().voidItem().onItem().delayIt().by(delay.get()))
+            log(() -> LOG.warnf("export job %s: transient failure (%s), retry %d in %s", job.lease().jobId(),
+                    StoreErrors.describe(e), retriesSoFar + 1, delay.get()));
+            io.vertx.core.Context ctx = context;
+            return abort.chain(() -> Uni.createFrom().voidItem().onItem().delayIt().by(delay.get())
+                            .emitOn(ctx == null ? Runnable::run : task -> ctx.runOnContext(x -> task.run())))
                     .chain(() -> attempt(retriesSoFar + 1));
         }
         String message = failureMessage(e, retriesSoFar);
+        engine.metrics.jobEnded("error");
         if (e instanceof ExportFailure) {
-            LOG.warnf("export job %s failed: %s", job.lease().jobId(), message);
+            log(() -> LOG.warnf("export job %s failed: %s", job.lease().jobId(), message));
         } else {
-            LOG.errorf(e, "export job %s failed: %s", job.lease().jobId(), message);
+            log(() -> LOG.errorf(e, "export job %s failed: %s", job.lease().jobId(), message));
         }
         return abort.chain(() -> engine.jobs.fail(job.lease(), message))
                 // a failed job has no manifest: its files are of no use to anyone
@@ -156,7 +170,7 @@ final class JobRun {
                     if (f instanceof LeaseLostException lost && lost.reason() == LeaseLostException.Reason.CANCELLED) {
                         return engine.output.deleteJob(job.tenant(), job.lease().jobId()).onFailure().recoverWithNull();
                     }
-                    LOG.warnf("could not mark job %s failed: %s", job.lease().jobId(), f.getMessage());
+                    log(() -> LOG.warnf("could not mark job %s failed: %s", job.lease().jobId(), f.getMessage()));
                     return Uni.createFrom().voidItem();
                 });
     }
@@ -189,6 +203,10 @@ final class JobRun {
                                 .onItem().transformToUniAndConcatenate(p -> guarded(() -> runPhase(sel, p, renderers)))
                                 .collect().last()))
                 .chain(() -> guarded(() -> engine.jobs.complete(job.lease())))
+                .invoke(() -> {
+                    engine.metrics.jobEnded("complete");
+                    log(() -> LOG.infof("export job %s complete on worker %s", job.lease().jobId(), worker.workerId));
+                })
                 .chain(() -> engine.jobs.recordedLocations(job.lease().jobId()))
                 .chain(keep -> engine.output.deleteUnrecorded(job.tenant(), job.lease().jobId(), keep)
                         .onFailure().recoverWithNull()));
@@ -480,6 +498,7 @@ final class JobRun {
     /** Finalizes the open part, then records it and advances the phase in one fenced transaction. */
     private Uni<Void> closePart(Phase phase, String cursor, boolean done) {
         PartWriter w = openWriter;
+        long started = System.nanoTime();
         return w.finalizePart()
                 .invoke(() -> openWriter = null)
                 .chain(part -> worker.hooks.afterFinalize(job, part).replaceWith(part))
@@ -488,6 +507,8 @@ final class JobRun {
                         .invoke(() -> {
                             phase.exportedCommitted += part.resourceCount();
                             phase.nextPart++;
+                            engine.metrics.partRecorded(part.key().kind(), part.key().resourceType(), part.resourceCount(),
+                                    part.byteCount(), Duration.ofNanos(System.nanoTime() - started));
                         }));
     }
 

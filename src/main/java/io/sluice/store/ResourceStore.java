@@ -58,7 +58,10 @@ public class ResourceStore {
     private final VersionWriter writer;
     private final StoreConfig config;
 
-    public ResourceStore(Pool pool, VersionWriter writer, StoreConfig config) {
+    private final io.sluice.ops.SluiceMetrics metrics;
+
+    public ResourceStore(Pool pool, VersionWriter writer, StoreConfig config, io.sluice.ops.SluiceMetrics metrics) {
+        this.metrics = metrics;
         this.pool = pool;
         this.writer = writer;
         this.config = config;
@@ -181,6 +184,7 @@ public class ResourceStore {
                 .onItem().ignoreAsUni()
                 .chain(run::flush)
                 .map(v -> run.report())
+                .invoke(report -> metrics.ingested(tenant, report.stored()))
                 .call(report -> report.stored() >= config.analyzeAfterIngestRows() ? refreshStatistics() : Uni.createFrom().voidItem());
     }
 
