@@ -140,9 +140,10 @@ if [[ " $SCENARIOS " == *" pgrestart "* ]]; then
     pg_ctlcluster --skip-systemctl-redirect "$PGVER" "$CLUSTER" restart
     ok=1; wait_status "$job" complete 300 || ok=0
     wait $probe || true
-    down=$(grep -vc '^200$' "$C/ready-$run.txt" || true); back=$(tail -1 "$C/ready-$run.txt")
+    down=$(grep -vc '^200$' "$C/ready-$run.txt" || true); back=""
+    for _ in $(seq 1 40); do back=$(curl -s -o /dev/null -w '%{http_code}' -m 2 "http://127.0.0.1:${PORT[w2]}/q/health/ready"); [ "$back" = 200 ] && break; sleep 0.25; done
     check_job "$job"
-    echo "  pgrestart run $run: complete=$ok readiness non-200 samples=$down last=$back" >> "$C/verify.log"
+    echo "  pgrestart run $run: complete=$ok readiness non-200 samples=$down, readiness after completion=$back" >> "$C/verify.log"
     [ $ok = 1 ] && [ $OK = 1 ] && [ "$down" -gt 0 ] && [ "$back" = 200 ] && passed=$((passed + 1))
     lost=$((lost + LOST)); dup=$((dup + DUP))
   done
@@ -164,7 +165,7 @@ if [[ " $SCENARIOS " == *" diskfull "* ]]; then
     st=""; wait_status "$job" error 120 && st=error
     msg=$(q "SELECT error_message FROM export_job WHERE id='$job'")
     body=$(curl -s "http://127.0.0.1:${PORT[w1]}/fhir/\$export-status/$job")
-    left=$(find "$d" -type f 2>/dev/null | wc -l)
+    left=$( (find "$d" -type f 2>/dev/null || true) | wc -l)
     stuck=$(q "SELECT count(*) FROM export_job WHERE status IN ('accepted','in-progress')")
     echo "  diskfull $d: status=${st:-$(q "SELECT status FROM export_job WHERE id='$job'")} files-left=$left stuck=$stuck message=$msg status-body=${body:0:300}" >> "$C/verify.log"
     [ "$st" = error ] && [ -n "$msg" ] && [ "$stuck" = 0 ] && [[ "$body" == *OperationOutcome* ]] && passed=$((passed + 1))
