@@ -83,7 +83,8 @@ final class BulkClient {
 
     /** Polls the status URL, honouring Retry-After (capped), until it is not 202. */
     static Response poll(String statusUrl) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        // generous: on a shared 2-core machine a full verify runs many suites' jobs through 2 worker slots
+        long deadline = System.nanoTime() + Duration.ofSeconds(600).toNanos();
         while (System.nanoTime() < deadline) {
             Response res = given().get(statusUrl);
             if (res.statusCode() != 202) {

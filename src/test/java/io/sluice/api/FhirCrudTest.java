@@ -155,10 +155,11 @@ class FhirCrudTest {
 
     @Test
     void dollarSegmentsDoNotHitResourceRoutes() {
-        given().get("/fhir/$export").then().statusCode(404).body("resourceType", equalTo("OperationOutcome"));
-        given().get("/fhir/Patient/$export").then().statusCode(404).body("resourceType", equalTo("OperationOutcome"))
-                .body("issue[0].diagnostics", containsString("no such route"));
-        given().get("/fhir/Group/g1/$export").then().statusCode(404).body("issue[0].diagnostics", containsString("no such route"));
+        // the export API answers these (400: no Prefer: respond-async), never the {type}/{id} routes
+        given().get("/fhir/$export").then().statusCode(400).body("resourceType", equalTo("OperationOutcome"))
+                .body("issue[0].diagnostics", containsString("respond-async"));
+        given().get("/fhir/Patient/$export").then().statusCode(400).body("issue[0].diagnostics", containsString("respond-async"));
+        given().get("/fhir/Group/g1/$export").then().statusCode(400).body("issue[0].diagnostics", containsString("respond-async"));
         given().get("/fhir/$ingest").then().statusCode(405).body("resourceType", equalTo("OperationOutcome"));
     }
 

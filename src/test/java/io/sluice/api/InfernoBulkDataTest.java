@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Replays the checks of the Inferno Bulk Data test kit (STU2 suite, auth off) at system, Patient and
- * Group level against the default base {@code /fhir}: discovery, kick-off, polling, manifest shape,
+ * Group level against a tenant base: discovery, kick-off, polling, manifest shape,
  * downloads, R4 validity, two patients, cancel, the three {@code _outputFormat} spellings, {@code _since},
  * and an empty {@code Authorization: Bearer } header on polls being ignored.
  */
@@ -32,7 +32,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 @QuarkusTestResource(PostgresTestResource.class)
 class InfernoBulkDataTest {
 
-    static final String BASE = "/fhir";
+    /** Its own tenant: other suites write arbitrary (sometimes deliberately invalid) data to the default one. */
+    static final String BASE = "/tenants/inferno/fhir";
     static final String GROUP = "inferno-group";
     static boolean seeded;
 
