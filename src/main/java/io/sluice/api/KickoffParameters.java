@@ -72,6 +72,10 @@ public final class KickoffParameters {
         for (Raw p : params) {
             String name = p.name();
             String value = p.value() == null ? "" : p.value().trim();
+            if (name.indexOf('\u0000') >= 0 || value.indexOf('\u0000') >= 0) {
+                // PostgreSQL text/jsonb cannot hold U+0000: reject it here, also where lenient mode would ignore it
+                throw ApiException.badRequest("parameter '" + name.replace('\u0000', '?') + "' contains a NUL character (%00)");
+            }
             switch (name) {
                 case "_outputFormat" -> {
                     if (!OUTPUT_FORMATS.contains(value)) {

@@ -30,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.UUID;
 import java.util.function.Predicate;
 
 /**
@@ -145,7 +146,7 @@ final class JobRun {
             log(() -> LOG.infof("export job %s: %s; worker %s stops", job.lease().jobId(), lost.getMessage(), worker.workerId));
             return lost.reason() == LeaseLostException.Reason.CANCELLED
                     ? abort.chain(() -> engine.output.deleteJob(job.tenant(), job.lease().jobId()).onFailure().recoverWithNull())
-                    : abort;
+                    : abort.chain(this::deleteStrayFilesIfFinished);
         }
         Optional<Duration> delay = settings.retry().nextDelay(e, retriesSoFar);
         if (delay.isPresent()) {
@@ -173,6 +174,20 @@ final class JobRun {
                     log(() -> LOG.warnf("could not mark job %s failed: %s", job.lease().jobId(), f.getMessage()));
                     return Uni.createFrom().voidItem();
                 });
+    }
+
+    /**
+     * A worker that lost its lease may have finalized (renamed) a part it could not record. While another
+     * worker still runs the job, that worker's completion deletes the stray file (the rename happened
+     * before this check); once the job is finished nobody else will, so delete unrecorded files here.
+     */
+    private Uni<Void> deleteStrayFilesIfFinished() {
+        UUID jobId = job.lease().jobId();
+        return engine.jobs.status(jobId)
+                .chain(s -> s.isEmpty() || s.get().isFinal()
+                        ? engine.jobs.recordedLocations(jobId).chain(keep -> engine.output.deleteUnrecorded(job.tenant(), jobId, keep))
+                        : Uni.createFrom().voidItem())
+                .onFailure().recoverWithNull();
     }
 
     static String failureMessage(Throwable e, int retries) {

@@ -75,6 +75,17 @@ class KickoffParametersTest {
         }
     }
 
+    /** Regression (fuzzing): a NUL in an ignored lenient parameter reached jsonb and gave a 500. */
+    @Test
+    void nulCharactersAreRejectedInNamesAndValuesAlsoWhenLenient() {
+        for (boolean lenient : new boolean[] {false, true}) {
+            bad("contains a NUL character", lenient, "\u0000", "Observation?date=ge2020");
+            bad("contains a NUL character", lenient, "_foo\u0000", "x");
+            bad("contains a NUL character", lenient, "_typeFilter", "Observation?code=a\u0000b");
+            bad("contains a NUL character", lenient, "includeAssociatedData", "_x\u0000y");
+        }
+    }
+
     @Test
     void sinceEqualToUntilAndFutureSinceAreAccepted() {
         ExportRequest r = get(false, "_since", "2024-01-01T00:00:00Z", "_until", "2024-01-01T00:00:00Z");

@@ -177,6 +177,45 @@ class ResilienceTest extends WorkerTestBase {
         assertTrue(parts.get() > 4);
     }
 
+    /** Regression (chaos SIGSTOP): a stale worker that finalizes a part after the job completed leaves no orphan file. */
+    @Test
+    void staleWorkerPartFinalizedAfterTheJobCompletedIsDeleted() throws Exception {
+        String tenant = tenant();
+        populate(tenant, 30);
+        ExportWorker stale = worker("frozen", small().withLease(Duration.ofSeconds(60), Duration.ofSeconds(30)));
+        AtomicInteger parts = new AtomicInteger();
+        AtomicReference<UUID> jobId = new AtomicReference<>();
+        ExportWorker rescuer = worker("thawed-rescuer", small());
+        stale.setHooks(new ExportWorker.Hooks() {
+            @Override
+            public Uni<Void> afterFinalize(ClaimedJob job, FinalizedPart part) {
+                if (parts.incrementAndGet() != 2) {
+                    return Uni.createFrom().voidItem();
+                }
+                // "frozen" past its lease: another worker reclaims and finishes the job meanwhile
+                return Uni.createFrom().item(() -> {
+                    try {
+                        expireLease(jobId.get());
+                        assertEquals("complete", awaitFinal(jobId.get(), T, rescuer));
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                    return (Void) null;
+                }).runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
+            }
+        });
+        ExportJobView job = create(service, tenant, ExportLevel.SYSTEM, null, ExportRequest.all());
+        jobId.set(job.id());
+        stale.runOnce().await().atMost(T);
+        long deadline = System.nanoTime() + T.toNanos();
+        while ((parts.get() < 2 || stale.activeCount() > 0) && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertEquals(0, stale.activeCount());
+        assertEquals("complete", status(job.id()));
+        assertExactlyOnce(tenant, job.id());
+    }
+
     @Test
     void cancelMidExportStopsTheWorkerAndDeletesFiles() throws Exception {
         String tenant = tenant();

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Export benchmark (issue 8): one command, one database, everything side by side.
+#   bench/export.sh [-n RESOURCES] [-j]      (-n default 1000000; -j records a JFR profile of the system export)
+# Prints a Markdown section and appends it to docs/benchmarks.md ("Export (issue 8)").
+source "$(dirname "$0")/lib.sh"
+N=1000000; JFR=""
+while getopts "n:j" o; do case $o in n) N=$OPTARG;; j) JFR=1;; *) exit 2;; esac; done
+command -v wrk >/dev/null || apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
+ensure_jar
+B="$OUT/export"; rm -rf "$B"; mkdir -p "$B"
+DB=$(fresh_db)
+PORT=${PORT:-18380}
+HEAP=${HEAP:-192m}
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill $p 2>/dev/null; done; wait 2>/dev/null' EXIT
+q() { psql -At -d "$DB" -c "$1"; }
+launch() { # port workerid [java args]
+  local port=$1 w=$2; shift 2
+  SLUICE_DB_URL="postgresql://$PGHOST:$PGPORT/$DB" SLUICE_AUTH_ENABLED=false SLUICE_SAMPLE_LOAD=never SLUICE_WORKER_ID=$w \
+  SLUICE_EXPORT_OUTPUT_DIR="$B/exports" SLUICE_STORE_INGEST_MAX_LINE_BYTES=67108864 SLUICE_EXPORT_MAX_ACTIVE_JOBS_PER_TENANT=100 SLUICE_EXPORT_MAX_ACTIVE_JOBS_PER_CLIENT=100 \
+    java "$@" -Dquarkus.http.port="$port" -jar "$ROOT/target/quarkus-app/quarkus-run.jar" > "$B/app-$port.log" 2>&1 &
+  PIDS+=($!); LAST=$!
+}
+ready() { for _ in $(seq 1 240); do curl -fs "http://127.0.0.1:$1/q/health/ready" >/dev/null 2>&1 && return 0; sleep 0.25; done; return 1; }
+kick() { # path -> status url
+  curl -fsS -D - -o /dev/null -H 'Prefer: respond-async' -H 'Accept: application/fhir+json' "http://127.0.0.1:$PORT$1" \
+    | tr -d '\r' | sed -n 's#^[Cc]ontent-[Ll]ocation: ##p'
+}
+await() { # status url -> writes manifest to $2
+  while :; do
+    code=$(curl -s -o "$2" -w '%{http_code}' "$1"); [ "$code" = 200 ] && return 0
+    [ "$code" = 202 ] || { echo "status $code: $(cat "$2")" >&2; return 1; }; sleep 0.02
+  done
+}
+count_manifest() { python3 -c "import json,sys;m=json.load(open(sys.argv[1]));print(sum(o.get('count',0) for o in m['output']))" "$1"; }
+timed_export() { # name path -> sets SECS COUNT
+  local t0 t1 url; t0=$(now); url=$(kick "$2"); await "$url" "$B/$1.manifest.json"; t1=$(now)
+  SECS=$(elapsed "$t0" "$t1"); COUNT=$(count_manifest "$B/$1.manifest.json"); JOBURL=$url
+}
+hwm() { awk '/VmHWM/{print int($2/1024)}' "/proc/$1/status"; }
+
+# ---- data
+FILE="$OUT/bench-$N.ndjson"
+[ -s "$FILE" ] || python3 "$ROOT/bench/multiply.py" --src "$SYNTHEA/ndjson" --resources "$N" --out "$FILE"
+JFROPT=(); [ -n "$JFR" ] && JFROPT=(-XX:StartFlightRecording=filename="$B/export.jfr",settings=default)
+launch "$PORT" bench "-Xmx$HEAP" "${JFROPT[@]}"; APP=$LAST; ready "$PORT"
+t0=$(now)
+curl -fsS -o "$B/ingest.json" -H 'Content-Type: application/fhir+ndjson' --data-binary @"$FILE" "http://127.0.0.1:$PORT/fhir/\$ingest"
+INGEST_S=$(elapsed "$t0" "$(now)")
+psql -q -d "$DB" -c "VACUUM ANALYZE" >/dev/null
+
+# ---- system export, then the COPY baseline of exactly its snapshot rows
+timed_export system "/fhir/\$export"; SYS_S=$SECS; SYS_N=$COUNT; SYS_URL=$JOBURL
+TT=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['transactionTime'])" "$B/system.manifest.json")
+t0=$(now)
+psql -q -d "$DB" -c "\\copy (SELECT content FROM resource_version WHERE tenant = (SELECT tenant FROM export_job LIMIT 1) AND valid_from <= '$TT' AND (valid_to IS NULL OR valid_to > '$TT') AND NOT deleted ORDER BY resource_type, id) TO '$B/baseline.ndjson'"
+BASE_S=$(elapsed "$t0" "$(now)"); BASE_N=$(wc -l < "$B/baseline.ndjson")
+timed_export patient "/fhir/Patient/\$export"; PAT_S=$SECS; PAT_N=$COUNT
+GROUP=$(q "SELECT id FROM resource_version WHERE resource_type='Group' LIMIT 1")
+timed_export group "/fhir/Group/$GROUP/\$export"; GRP_S=$SECS; GRP_N=$COUNT
+RSS_EXPORT=$(hwm "$APP")
+
+# ---- downloads: plain and gzip
+urls=$(python3 -c "import json,sys;print('\n'.join(o['url'] for o in json.load(open(sys.argv[1]))['output']))" "$B/system.manifest.json")
+t0=$(now); for u in $urls; do curl -fsS -o /dev/null "$u"; done; DL_S=$(elapsed "$t0" "$(now)")
+t0=$(now); GZ_BYTES=0
+for u in $urls; do b=$(curl -fsS -H 'Accept-Encoding: gzip' -o /dev/null -w '%{size_download}' "$u"); GZ_BYTES=$((GZ_BYTES + b)); done
+GZ_S=$(elapsed "$t0" "$(now)")
+RAW_BYTES=$(du -sb "$B/exports" | cut -f1)
+
+# ---- status latency: idle, then while two system exports run
+STATUS="$SYS_URL"
+IDLE=$(wrk -t2 -c8 -d8s --latency "$STATUS" | tee "$B/wrk-idle.txt" | awk '/^ +50%/{p50=$2} /^ +99%/{p99=$2} /Requests\/sec/{r=$2} END{print p50, p99, r}')
+U1=$(kick "/fhir/\$export"); U2=$(kick "/fhir/\$export")
+BUSY=$(wrk -t2 -c8 -d8s --latency "$STATUS" | tee "$B/wrk-busy.txt" | awk '/^ +50%/{p50=$2} /^ +99%/{p99=$2} /Requests\/sec/{r=$2} END{print p50, p99, r}')
+BUSY_STATE=$(curl -s -o /dev/null -w '%{http_code}' "$U1")/$(curl -s -o /dev/null -w '%{http_code}' "$U2")
+await "$U1" "$B/c1.json"; await "$U2" "$B/c2.json"
+RSS_ALL=$(hwm "$APP")
+
+# ---- one 50 MB resource through $ingest and $export at the same heap
+python3 - "$B/big.ndjson" <<'PY'
+import json, sys
+blob = "A" * (50 * 1024 * 1024)
+with open(sys.argv[1], "w") as f:
+    f.write(json.dumps({"resourceType": "Binary", "id": "big1", "contentType": "application/octet-stream", "data": blob}) + "\n")
+PY
+t0=$(now)
+BIG_INGEST=$(curl -s -o "$B/big-ingest.json" -w '%{http_code}' -H 'Content-Type: application/fhir+ndjson' --data-binary @"$B/big.ndjson" "http://127.0.0.1:$PORT/tenants/big/fhir/\$ingest")
+BIGI_S=$(elapsed "$t0" "$(now)")
+t0=$(now); BU=$(curl -fsS -D - -o /dev/null -H 'Prefer: respond-async' "http://127.0.0.1:$PORT/tenants/big/fhir/\$export" | tr -d '\r' | sed -n 's#^[Cc]ontent-[Ll]ocation: ##p')
+BIG_OK=no; if await "$BU" "$B/big.manifest.json"; then
+  BIGURL=$(python3 -c "import json,sys;o=json.load(open(sys.argv[1]))['output'];print(o[0]['url'] if o else '')" "$B/big.manifest.json")
+  if [ -n "$BIGURL" ]; then BIGBYTES=$(curl -fsS -o /dev/null -w '%{size_download}' "$BIGURL"); [ "$BIGBYTES" -gt 52428800 ] && BIG_OK=yes; fi
+fi
+BIGE_S=$(elapsed "$t0" "$(now)")
+RSS_BIG=$(hwm "$APP"); ALIVE=$(kill -0 "$APP" 2>/dev/null && echo yes || echo no)
+kill "$APP"; wait "$APP" 2>/dev/null || true
+
+# ---- claim contention: 4 instances, 1,000 small jobs inserted at once
+psql -q -d "$DB" -c "INSERT INTO resource_version (tenant, resource_type, id, version_id, valid_from, content) VALUES ('claims','Patient','c1',1,now(),'{\"resourceType\":\"Patient\",\"id\":\"c1\"}')" >/dev/null 2>&1 || true
+CP=(); for i in 1 2 3 4; do launch $((PORT + i)) "claim$i" -Xmx160m; CP+=($LAST); done
+for i in 1 2 3 4; do ready $((PORT + i)); done
+t0=$(now)
+psql -q -d "$DB" <<SQL
+SELECT pg_advisory_xact_lock(hashtext('sluice-snapshot:claims'));
+INSERT INTO export_job (id, tenant, status, level, request, request_url, owner, transaction_time, created_at)
+SELECT gen_random_uuid(), 'claims', 'accepted', 'system', '{}'::jsonb, 'http://bench/\$export', 'bench', clock_timestamp(), now()
+FROM generate_series(1, 1000);
+SELECT pg_notify('sluice_export_jobs', 'bench');
+SQL
+while [ "$(q "SELECT count(*) FROM export_job WHERE tenant='claims' AND status IN ('accepted','in-progress')")" != 0 ]; do sleep 0.1; done
+CLAIM_S=$(elapsed "$t0" "$(now)")
+CLAIM_DONE=$(q "SELECT count(*) FROM export_job WHERE tenant='claims' AND status='complete'")
+DOUBLE=$(q "SELECT count(*) FROM export_job WHERE tenant='claims' AND (attempts <> 1 OR fencing_token <> 1)")
+DOUBLE_PARTS=$(q "SELECT count(*) FROM (SELECT job_id FROM export_part p JOIN export_job j ON j.id = p.job_id WHERE j.tenant='claims' GROUP BY job_id HAVING count(DISTINCT p.fencing_token) > 1) x")
+PER=$(q "SELECT string_agg(worker_id || '=' || n, ' ') FROM (SELECT worker_id, count(*) n FROM export_job WHERE tenant='claims' GROUP BY 1 ORDER BY 1) x")
+for p in "${CP[@]}"; do kill "$p"; done; wait 2>/dev/null || true
+
+# ---- JFR summary
+PROFILE=""
+if [ -n "$JFR" ] && [ -s "$B/export.jfr" ]; then
+  jfr print --events jdk.ExecutionSample "$B/export.jfr" > "$B/samples.txt" 2>/dev/null || true
+  PROFILE=$(python3 - "$B/samples.txt" <<'PY'
+import re, sys, collections
+top = collections.Counter(); n = 0
+frames = None
+for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
+    if line.startswith("jdk.ExecutionSample"):
+        frames = []; n += 1
+    elif frames is not None and "line:" in line:
+        if not frames:
+            top[line.strip().split("  ")[0].split(" line:")[0]] += 1
+        frames.append(1)
+for m, c in top.most_common(12):
+    print(f"| {c*100/max(n,1):.1f}% | `{m}` |")
+PY
+)
+fi
+
+python3 - "$@" > "$B/section.md" <<PY
+base_rate = $BASE_N / $BASE_S
+def row(name, n, s, target=None):
+    rate = n / s
+    r = f"| {name} | {n:,} | {s:.2f} | {rate:,.0f} | {rate / base_rate:.2f} |"
+    return r + (f" {target} |" if target else " |")
+print("## Export (issue 8)\n")
+print("Run: \`bench/export.sh -n $N${JFR:+ -j}\` on $(date -u +%Y-%m-%dT%H:%MZ); machine: $(machine | sed 's/"/\\"/g').")
+print("Data: \`bench/multiply.py\` copies of the Synthea sample ($N resources, one Group per copy), loaded through \`\$ingest\` in ${INGEST_S} s ({:,.0f} resources/s).\n".format($N / $INGEST_S))
+print("| what | resources | seconds | resources/s | ratio to COPY | target |")
+print("|---|---:|---:|---:|---:|---|")
+print(f"| psql \\\\copy (snapshot predicate, ORDER BY type, id) — baseline | {$BASE_N:,} | {$BASE_S:.2f} | {base_rate:,.0f} | 1.00 | |")
+print(row("system \$export, all types, kick-off → manifest (-Xmx$HEAP)", $SYS_N, $SYS_S, "≥ 0.8 and ≥ 50K/s"))
+print(row("Patient-level \$export", $PAT_N, $PAT_S, "≥ 0.5"))
+print(row("Group-level \$export (one Group = one copy)", $GRP_N, $GRP_S, "≥ 0.5"))
+print(f"\nDownloads of the system export: plain {$RAW_BYTES/1e6:,.0f} MB in {$DL_S:.2f} s; \`Accept-Encoding: gzip\` {$GZ_BYTES/1e6:,.0f} MB on the wire in {$GZ_S:.2f} s.")
+print(f"\nMemory (-Xmx$HEAP): VmHWM after the three exports {$RSS_EXPORT} MB, after the two concurrent exports {$RSS_ALL} MB (target < 400 MB).")
+print("One 50 MB Binary (ingest line limit raised to 64 MB): \$ingest HTTP $BIG_INGEST (" + """$(head -c 200 "$B/big-ingest.json" | tr -d '"')""" + ")" + f" in {$BIGI_S:.1f} s, exported and downloaded intact: $BIG_OK ({$BIGE_S:.1f} s); VmHWM afterwards {$RSS_BIG} MB; process alive: $ALIVE.")
+print("\nStatus endpoint under \`wrk -t2 -c8 -d8s --latency\` (p50 / p99 / requests/s):")
+print("- idle: $IDLE")
+print("- while two system exports run (their status then: $BUSY_STATE): $BUSY")
+print(f"\nClaim contention: 4 instances, 1,000 one-resource jobs inserted at once: {$CLAIM_DONE} complete in {$CLAIM_S:.2f} s = {$CLAIM_DONE / $CLAIM_S:,.0f} jobs/s; jobs claimed more than once (attempts or token ≠ 1): $DOUBLE; jobs with parts from two tokens: $DOUBLE_PARTS; per worker: $PER.")
+prof = """$PROFILE"""
+if prof.strip():
+    print("\nJFR (default settings) of the whole run, top frames of jdk.ExecutionSample:\n\n| samples | top frame |\n|---:|---|")
+    print(prof)
+PY
+cat "$B/section.md"
+DOC="$ROOT/docs/benchmarks.md"; [ -f "$DOC" ] || printf '# Benchmarks\n' > "$DOC"
+{ echo; echo "Load average at the end of the run: $(cut -d' ' -f1-3 /proc/loadavg)"; echo; cat "$B/section.md"; } >> "$DOC"
+psql -q -d postgres -c "DROP DATABASE $DB" >/dev/null 2>&1 || true

@@ -1,0 +1,229 @@
+package io.sluice.export;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sluice.support.PostgresTestResource;
+import io.sluice.support.ResourceFixture;
+import io.sluice.support.ResourceFixture.Spec;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Reduced CI variant of {@code bench/chaos.sh} on packaged service processes (KillNineIT covers kill -9):
+ * SIGSTOP of the holder past its lease then SIGCONT (no write of the stale token after the reclaim, the
+ * snapshot exactly once, no orphan file), and an unwritable output directory (the job ends {@code error}
+ * with a message, nothing stays in progress).
+ */
+class ChaosIT {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final Map<String, Process> processes = new HashMap<>();
+
+    @AfterEach
+    void stop() throws Exception {
+        for (Process p : processes.values()) {
+            signal(p, "CONT");
+            p.destroyForcibly();
+        }
+    }
+
+    private static void signal(Process p, String sig) throws Exception {
+        new ProcessBuilder("kill", "-" + sig, Long.toString(p.pid())).inheritIO().start().waitFor();
+    }
+
+    private Process start(String name, Path outputDir, Path log) throws Exception {
+        Path jar = Path.of("target", "quarkus-app", "quarkus-run.jar");
+        assertTrue(Files.exists(jar), "package the app first: " + jar.toAbsolutePath());
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx160m",
+                "-Dsluice.db.url=" + PostgresTestResource.databaseUrl(),
+                "-Dsluice.db.username=postgres", "-Dsluice.db.password=",
+                "-Dsluice.auth.enabled=false", "-Dsluice.sample.load=never",
+                "-Dquarkus.http.port=0",
+                "-Dsluice.worker.id=" + name,
+                "-Dsluice.worker.tick=200ms",
+                "-Dsluice.export.output-dir=" + outputDir,
+                "-Dsluice.export.batch-size=5",
+                "-Dsluice.export.part-max-resources=10",
+                "-Dsluice.export.lease=PT3S",
+                "-Dsluice.export.heartbeat=PT1S",
+                "-jar", jar.toString()));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        processes.put(name, p);
+        long end = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        while (System.nanoTime() < end) {
+            if (Files.exists(log) && Files.readString(log).contains("export worker " + name + " started")) {
+                return p;
+            }
+            if (!p.isAlive()) {
+                fail(name + " exited: " + Files.readString(log));
+            }
+            Thread.sleep(100);
+        }
+        fail(name + " did not start: " + Files.readString(log));
+        return p;
+    }
+
+    private static String one(String sql, Object... args) throws Exception {
+        try (Connection c = PostgresTestResource.jdbc(); PreparedStatement ps = c.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                ps.setObject(i + 1, args[i]);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+
+    private static long num(String sql, Object... args) throws Exception {
+        return Long.parseLong(one(sql, args));
+    }
+
+    private static void populate(String tenant, int patients) throws Exception {
+        try (var fx = new ResourceFixture(tenant)) {
+            List<Spec> specs = new ArrayList<>();
+            for (int i = 0; i < patients; i++) {
+                String p = "p" + i;
+                specs.add(new Spec("Patient", p, ResourceFixture.body("gender", "other"), List.of()));
+                specs.add(new Spec("Observation", "o" + p, ResourceFixture.subject(p, "status", "final"), List.of(p)));
+            }
+            fx.putAll(specs);
+        }
+    }
+
+    /** Inserts a system-level job the way kick-off does (advisory lock, clock past T, NOTIFY). */
+    private static UUID kickoff(String tenant) throws Exception {
+        UUID job = UUID.randomUUID();
+        try (Connection c = PostgresTestResource.jdbc()) {
+            c.setAutoCommit(false);
+            try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_xact_lock(hashtext('sluice-snapshot:' || ?))")) {
+                ps.setString(1, tenant);
+                ps.execute();
+            }
+            try (PreparedStatement ps = c.prepareStatement("""
+                    INSERT INTO export_job (id, tenant, status, level, request, request_url, owner, transaction_time, created_at)
+                    VALUES (?, ?, 'accepted', 'system', '{}'::jsonb, 'http://chaos/$export', '', clock_timestamp(), now())""")) {
+                ps.setObject(1, job);
+                ps.setString(2, tenant);
+                ps.executeUpdate();
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT pg_sleep(0.001), pg_notify('sluice_export_jobs', ?)")) {
+                ps.setString(1, job.toString());
+                ps.execute();
+            }
+            c.commit();
+        }
+        return job;
+    }
+
+    private static void await(String what, Duration timeout, java.util.concurrent.Callable<Boolean> condition) throws Exception {
+        long end = System.nanoTime() + timeout.toNanos();
+        while (!condition.call()) {
+            assertTrue(System.nanoTime() < end, "timed out waiting for " + what);
+            Thread.sleep(20);
+        }
+    }
+
+    @Test
+    void sigstopPastTheLeaseThenSigcontWritesNothingUnderTheStaleToken() throws Exception {
+        Path work = Files.createDirectories(Path.of("target", "chaos-" + UUID.randomUUID().toString().substring(0, 8))).toAbsolutePath();
+        Path out = work.resolve("exports");
+        start("alpha", out, work.resolve("alpha.log"));
+        start("beta", out, work.resolve("beta.log"));
+        String tenant = "chaos-stop";
+        populate(tenant, 1500);
+        UUID job = kickoff(tenant);
+        await("3 parts", Duration.ofSeconds(60), () -> num("SELECT count(*) FROM export_part WHERE job_id = ?", job) >= 3);
+        String holder = one("SELECT worker_id FROM export_job WHERE id = ? AND status = 'in-progress'", job);
+        assertNotNull(holder, "job finished too early for the scenario");
+        long token = num("SELECT fencing_token FROM export_job WHERE id = ?", job);
+        Process frozen = processes.get(holder);
+        signal(frozen, "STOP");
+        await("reclaim by the other process", Duration.ofSeconds(30),
+                () -> num("SELECT fencing_token FROM export_job WHERE id = ?", job) > token);
+        String reclaimedAt = one("SELECT clock_timestamp()::text");
+        Thread.sleep(1000);
+        signal(frozen, "CONT");
+        await("completion", Duration.ofSeconds(90), () -> "complete".equals(one("SELECT status FROM export_job WHERE id = ?", job)));
+        assertNotEquals(holder, one("SELECT worker_id FROM export_job WHERE id = ?", job));
+        Thread.sleep(2000); // give the thawed process time to notice and clean up
+        assertEquals(0, num("SELECT count(*) FROM export_part WHERE job_id = ? AND fencing_token = ? AND created_at >= ?::timestamptz",
+                job, token, reclaimedAt), "no write of the stale token after the reclaim");
+        assertTrue(Files.readString(work.resolve(holder + ".log")).contains("lease lost"), "the thawed worker noticed");
+
+        List<String> exported = new ArrayList<>();
+        Set<String> recorded = new HashSet<>();
+        try (Connection c = PostgresTestResource.jdbc(); PreparedStatement ps = c.prepareStatement(
+                "SELECT location FROM export_part WHERE job_id = ?")) {
+            ps.setObject(1, job);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    Path f = out.resolve(rs.getString(1));
+                    recorded.add(f.getFileName().toString());
+                    for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+                        JsonNode n = JSON.readTree(line);
+                        exported.add(n.path("resourceType").asText() + "/" + n.path("id").asText() + "/"
+                                + n.path("meta").path("versionId").asText());
+                    }
+                }
+            }
+        }
+        exported.sort(null);
+        List<String> expected = new ArrayList<>();
+        OffsetDateTime t = OffsetDateTime.parse(one("SELECT to_json(transaction_time)#>>'{}' FROM export_job WHERE id = ?", job));
+        try (Connection c = PostgresTestResource.jdbc(); PreparedStatement ps = c.prepareStatement("""
+                SELECT resource_type || '/' || id || '/' || version_id FROM resource_version
+                WHERE tenant = ? AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?) AND NOT deleted""")) {
+            ps.setString(1, tenant);
+            ps.setObject(2, t);
+            ps.setObject(3, t);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    expected.add(rs.getString(1));
+                }
+            }
+        }
+        expected.sort(null);
+        assertEquals(3000, expected.size());
+        assertEquals(expected, exported, "the snapshot exactly once");
+        Set<String> files = new HashSet<>();
+        try (var s = Files.list(out.resolve(tenant).resolve(job.toString()))) {
+            s.forEach(f -> files.add(f.getFileName().toString()));
+        }
+        assertEquals(recorded, files, "no orphan file, also none from the thawed process");
+    }
+
+    @Test
+    void unwritableOutputDirectoryEndsTheJobInErrorWithAMessage() throws Exception {
+        Path work = Files.createDirectories(Path.of("target", "chaos-" + UUID.randomUUID().toString().substring(0, 8))).toAbsolutePath();
+        Path notADir = Files.writeString(work.resolve("not-a-directory"), "x");
+        start("gamma", notADir.resolve("exports"), work.resolve("gamma.log"));
+        String tenant = "chaos-unwritable";
+        populate(tenant, 20);
+        UUID job = kickoff(tenant);
+        await("error", Duration.ofSeconds(60), () -> "error".equals(one("SELECT status FROM export_job WHERE id = ?", job)));
+        String message = one("SELECT error_message FROM export_job WHERE id = ?", job);
+        assertNotNull(message);
+        assertFalse(message.isBlank());
+        assertEquals(0, num("SELECT count(*) FROM export_job WHERE tenant = ? AND status IN ('accepted', 'in-progress')", tenant),
+                "nothing stuck");
+    }
+}
