@@ -146,7 +146,9 @@ class AdminDashboardTest {
     void listsJobsPerTenantAndCancelsARunningOne() throws Exception {
         String done = finishedJob();
         UUID running = runningElsewhere();
+        // the page re-renders its table on every refresh: an element found a moment ago may be replaced
         WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(20));
+        wait.ignoring(org.openqa.selenium.StaleElementReferenceException.class);
 
         // the static page is public and asks for the token; /admin redirects to /admin/
         driver.get(admin.toString());
@@ -166,6 +168,8 @@ class AdminDashboardTest {
         driver.findElement(By.id("login-button")).click();
         By runningRow = By.cssSelector("tr[data-job='" + running + "']");
         wait.until(ExpectedConditions.visibilityOfElementLocated(runningRow));
+        // stop the 5 s auto-refresh, so the rows read below are not replaced while the test reads them
+        driver.findElement(By.id("auto-refresh")).click();
         assertEquals(OpsTestProfile.ADMIN_TOKEN,
                 ((JavascriptExecutor) driver).executeScript("return sessionStorage.getItem('sluice.adminToken')"));
 

@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * packaged application (the jar here; the native binary where GraalVM/Mandrel exists).
  */
 @QuarkusTest
-@QuarkusTestResource(SmokeResource.class)
+@QuarkusTestResource(value = SmokeResource.class, restrictToAnnotatedClass = true)
 public class PackagedAppSmokeTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
