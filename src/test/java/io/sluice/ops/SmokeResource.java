@@ -14,6 +14,9 @@ public class SmokeResource extends PostgresTestResource {
     @Override
     public Map<String, String> start() {
         Map<String, String> config = new HashMap<>(super.start());
+        // a database of its own: the packaged app keeps running while the other *IT classes start their
+        // own service processes, and its worker must not take their jobs
+        config.put("sluice.db.url", newDatabase());
         // the packaged app runs the prod profile, where auth is on: the smoke test speaks without tokens
         config.put("sluice.auth.enabled", "false");
         config.put("sluice.auth.admin-token", ADMIN_TOKEN);

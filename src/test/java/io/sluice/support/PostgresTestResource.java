@@ -31,20 +31,18 @@ public class PostgresTestResource implements QuarkusTestResourceLifecycleManager
 
     /** Creates (once per JVM) and returns the URL of this run's database, without the jdbc: prefix. */
     public static synchronized String databaseUrl() {
-        if (url != null) {
-            return url;
+        if (url == null) {
+            url = newDatabase();
         }
-        String server;
-        if (reachable("127.0.0.1", 5432)) {
-            server = "postgresql://127.0.0.1:5432";
-        } else {
-            try {
-                var dir = Files.createTempDirectory("sluice-test-pg");
-                server = "postgresql://127.0.0.1:" + EmbeddedPostgres.start(dir.toString(), 0).port();
-            } catch (java.io.IOException e) {
-                throw new IllegalStateException(e);
-            }
-        }
+        return url;
+    }
+
+    /**
+     * Creates one more fresh database on the same server and returns its URL. For a separate service
+     * process whose workers must not pick up the jobs other tests put into the shared database.
+     */
+    public static synchronized String newDatabase() {
+        String server = server();
         String db = "sluice_test_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
         try (Connection c = DriverManager.getConnection("jdbc:" + server + "/postgres", "postgres", "");
              Statement s = c.createStatement()) {
@@ -53,8 +51,26 @@ public class PostgresTestResource implements QuarkusTestResourceLifecycleManager
         } catch (java.sql.SQLException e) {
             throw new IllegalStateException("cannot create test database: " + e.getMessage(), e);
         }
-        url = server + "/" + db;
-        return url;
+        return server + "/" + db;
+    }
+
+    private static String serverUrl;
+
+    /** The server: 127.0.0.1:5432 when it answers, else an embedded one started once per JVM. */
+    private static String server() {
+        if (serverUrl == null) {
+            if (reachable("127.0.0.1", 5432)) {
+                serverUrl = "postgresql://127.0.0.1:5432";
+            } else {
+                try {
+                    var dir = Files.createTempDirectory("sluice-test-pg");
+                    serverUrl = "postgresql://127.0.0.1:" + EmbeddedPostgres.start(dir.toString(), 0).port();
+                } catch (java.io.IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        }
+        return serverUrl;
     }
 
     /** A JDBC connection to this run's database, for tests that set up rows directly. */
