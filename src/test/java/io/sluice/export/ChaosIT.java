@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sluice.support.PostgresTestResource;
 import io.sluice.support.ResourceFixture;
+import io.sluice.support.ServiceProcesses;
 import io.sluice.support.ResourceFixture.Spec;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -50,47 +51,13 @@ class ChaosIT {
     }
 
     private Process start(String name, Path outputDir, Path log) throws Exception {
-        Path jar = Path.of("target", "quarkus-app", "quarkus-run.jar");
-        assertTrue(Files.exists(jar), "package the app first: " + jar.toAbsolutePath());
-        List<String> cmd = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx160m",
-                "-Dsluice.db.url=" + PostgresTestResource.databaseUrl(),
-                "-Dsluice.db.username=postgres", "-Dsluice.db.password=",
-                "-Dsluice.auth.enabled=false", "-Dsluice.sample.load=never",
-                "-Dquarkus.http.port=0",
-                "-Dsluice.worker.id=" + name,
-                "-Dsluice.worker.tick=200ms",
-                "-Dsluice.export.output-dir=" + outputDir,
-                "-Dsluice.export.batch-size=5",
-                "-Dsluice.export.part-max-resources=10",
-                "-Dsluice.export.lease=PT3S",
-                "-Dsluice.export.heartbeat=PT1S",
-                "-jar", jar.toString()));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p = ServiceProcesses.start(name, outputDir, log, new ArrayList<>());
         processes.put(name, p);
-        long end = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-        while (System.nanoTime() < end) {
-            if (Files.exists(log) && Files.readString(log).contains("export worker " + name + " started")) {
-                return p;
-            }
-            if (!p.isAlive()) {
-                fail(name + " exited: " + Files.readString(log));
-            }
-            Thread.sleep(100);
-        }
-        fail(name + " did not start: " + Files.readString(log));
         return p;
     }
 
     private static String one(String sql, Object... args) throws Exception {
-        try (Connection c = PostgresTestResource.jdbc(); PreparedStatement ps = c.prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) {
-                ps.setObject(i + 1, args[i]);
-            }
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getString(1) : null;
-            }
-        }
+        return ServiceProcesses.one(sql, args);
     }
 
     private static long num(String sql, Object... args) throws Exception {
@@ -109,29 +76,8 @@ class ChaosIT {
         }
     }
 
-    /** Inserts a system-level job the way kick-off does (advisory lock, clock past T, NOTIFY). */
     private static UUID kickoff(String tenant) throws Exception {
-        UUID job = UUID.randomUUID();
-        try (Connection c = PostgresTestResource.jdbc()) {
-            c.setAutoCommit(false);
-            try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_xact_lock(hashtext('sluice-snapshot:' || ?))")) {
-                ps.setString(1, tenant);
-                ps.execute();
-            }
-            try (PreparedStatement ps = c.prepareStatement("""
-                    INSERT INTO export_job (id, tenant, status, level, request, request_url, owner, transaction_time, created_at)
-                    VALUES (?, ?, 'accepted', 'system', '{}'::jsonb, 'http://chaos/$export', '', clock_timestamp(), now())""")) {
-                ps.setObject(1, job);
-                ps.setString(2, tenant);
-                ps.executeUpdate();
-            }
-            try (PreparedStatement ps = c.prepareStatement("SELECT pg_sleep(0.001), pg_notify('sluice_export_jobs', ?)")) {
-                ps.setString(1, job.toString());
-                ps.execute();
-            }
-            c.commit();
-        }
-        return job;
+        return ServiceProcesses.insertSystemJob(tenant, "http://chaos/$export");
     }
 
     private static void await(String what, Duration timeout, java.util.concurrent.Callable<Boolean> condition) throws Exception {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sluice.support.PostgresTestResource;
 import io.sluice.support.ResourceFixture;
+import io.sluice.support.ServiceProcesses;
 import io.sluice.support.ResourceFixture.Spec;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -42,44 +43,7 @@ class KillNineIT {
     }
 
     private Process start(String name, Path outputDir, Path log) throws Exception {
-        List<String> cmd = new ArrayList<>();
-        String nativeImage = System.getProperty("native.image.path");
-        boolean useNative = nativeImage != null && Files.exists(Path.of(nativeImage));
-        if (useNative) {
-            cmd.add(nativeImage);
-        } else {
-            cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        }
-        cmd.addAll(List.of(
-                "-Dsluice.db.url=" + PostgresTestResource.databaseUrl(),
-                "-Dsluice.db.username=postgres", "-Dsluice.db.password=",
-                "-Dquarkus.http.port=0",
-                "-Dsluice.worker.id=" + name,
-                "-Dsluice.worker.tick=200ms",
-                "-Dsluice.export.output-dir=" + outputDir,
-                "-Dsluice.export.batch-size=5",
-                "-Dsluice.export.part-max-resources=10",
-                "-Dsluice.export.lease=PT3S",
-                "-Dsluice.export.heartbeat=PT1S"));
-        if (!useNative) {
-            Path jar = Path.of("target", "quarkus-app", "quarkus-run.jar");
-            assertTrue(Files.exists(jar), "package the app first: " + jar.toAbsolutePath());
-            cmd.addAll(List.of("-jar", jar.toString()));
-        }
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        processes.add(p);
-        long end = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-        while (System.nanoTime() < end) {
-            if (Files.exists(log) && Files.readString(log).contains("export worker " + name + " started")) {
-                return p;
-            }
-            if (!p.isAlive()) {
-                fail(name + " exited: " + Files.readString(log));
-            }
-            Thread.sleep(100);
-        }
-        fail(name + " did not start: " + Files.readString(log));
-        return p;
+        return ServiceProcesses.start(name, outputDir, log, processes);
     }
 
     private static Connection db() throws Exception {
@@ -87,14 +51,7 @@ class KillNineIT {
     }
 
     private static String one(String sql, Object... args) throws Exception {
-        try (Connection c = db(); PreparedStatement ps = c.prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) {
-                ps.setObject(i + 1, args[i]);
-            }
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getString(1) : null;
-            }
-        }
+        return ServiceProcesses.one(sql, args);
     }
 
     @Test
@@ -115,26 +72,7 @@ class KillNineIT {
                 fx.putAll(specs);
             }
         }
-        UUID job = UUID.randomUUID();
-        try (Connection c = db()) {
-            c.setAutoCommit(false);
-            try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_xact_lock(hashtext('sluice-snapshot:' || ?))")) {
-                ps.setString(1, tenant);
-                ps.execute();
-            }
-            try (PreparedStatement ps = c.prepareStatement("""
-                    INSERT INTO export_job (id, tenant, status, level, request, request_url, owner, transaction_time, created_at)
-                    VALUES (?, ?, 'accepted', 'system', '{}'::jsonb, 'http://k9/$export', '', clock_timestamp(), now())""")) {
-                ps.setObject(1, job);
-                ps.setString(2, tenant);
-                ps.executeUpdate();
-            }
-            try (PreparedStatement ps = c.prepareStatement("SELECT pg_sleep(0.001), pg_notify('sluice_export_jobs', ?)")) {
-                ps.setString(1, job.toString());
-                ps.execute();
-            }
-            c.commit();
-        }
+        UUID job = ServiceProcesses.insertSystemJob(tenant, "http://k9/$export");
         long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (Long.parseLong(one("SELECT count(*) FROM export_part WHERE job_id = ?", job)) < 5) {
             assertTrue(System.nanoTime() < end, "victim never recorded a part");

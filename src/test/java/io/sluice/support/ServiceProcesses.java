@@ -1,0 +1,113 @@
+package io.sluice.support;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * Starts the packaged service ({@code quarkus-run.jar}, or the native runner when the native profile
+ * built one) as separate processes on the test database, with short leases and tiny parts, and
+ * builds jobs the way kick-off does. Shared by the process-level {@code *IT} tests.
+ */
+public final class ServiceProcesses {
+
+    private ServiceProcesses() {
+    }
+
+    /**
+     * Starts one service process with worker id {@code name}, writing its console to {@code log};
+     * returns once its worker is up. The caller stops it (the process is also added to {@code started}).
+     */
+    public static Process start(String name, Path outputDir, Path log, List<Process> started) throws Exception {
+        List<String> cmd = new ArrayList<>();
+        String nativeImage = System.getProperty("native.image.path");
+        boolean useNative = nativeImage != null && Files.exists(Path.of(nativeImage));
+        if (useNative) {
+            cmd.add(nativeImage);
+        } else {
+            cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+            cmd.add("-Xmx160m");
+        }
+        cmd.addAll(List.of(
+                "-Dsluice.db.url=" + PostgresTestResource.databaseUrl(),
+                "-Dsluice.db.username=postgres", "-Dsluice.db.password=",
+                "-Dsluice.auth.enabled=false", "-Dsluice.sample.load=never",
+                "-Dquarkus.http.port=0",
+                "-Dsluice.worker.id=" + name,
+                "-Dsluice.worker.tick=200ms",
+                "-Dsluice.export.output-dir=" + outputDir,
+                "-Dsluice.export.batch-size=5",
+                "-Dsluice.export.part-max-resources=10",
+                "-Dsluice.export.lease=PT3S",
+                "-Dsluice.export.heartbeat=PT1S"));
+        if (!useNative) {
+            Path jar = Path.of("target", "quarkus-app", "quarkus-run.jar");
+            assertTrue(Files.exists(jar), "package the app first: " + jar.toAbsolutePath());
+            cmd.addAll(List.of("-jar", jar.toString()));
+        }
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        started.add(p);
+        long end = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        while (System.nanoTime() < end) {
+            if (Files.exists(log) && Files.readString(log).contains("export worker " + name + " started")) {
+                return p;
+            }
+            if (!p.isAlive()) {
+                fail(name + " exited: " + Files.readString(log));
+            }
+            Thread.sleep(100);
+        }
+        fail(name + " did not start: " + Files.readString(log));
+        return p;
+    }
+
+    /** First column of the first row of a query on the test database, as text (null when no row). */
+    public static String one(String sql, Object... args) throws Exception {
+        try (Connection c = PostgresTestResource.jdbc(); PreparedStatement ps = c.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                ps.setObject(i + 1, args[i]);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+
+    /**
+     * Inserts an accepted system-level job the way kick-off does: under the tenant's exclusive snapshot
+     * lock, with transaction_time = clock_timestamp() and the clock past it before commit, then NOTIFY.
+     */
+    public static UUID insertSystemJob(String tenant, String requestUrl) throws Exception {
+        UUID job = UUID.randomUUID();
+        try (Connection c = PostgresTestResource.jdbc()) {
+            c.setAutoCommit(false);
+            try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_xact_lock(hashtext('sluice-snapshot:' || ?))")) {
+                ps.setString(1, tenant);
+                ps.execute();
+            }
+            try (PreparedStatement ps = c.prepareStatement("""
+                    INSERT INTO export_job (id, tenant, status, level, request, request_url, owner, transaction_time, created_at)
+                    VALUES (?, ?, 'accepted', 'system', '{}'::jsonb, ?, '', clock_timestamp(), now())""")) {
+                ps.setObject(1, job);
+                ps.setString(2, tenant);
+                ps.setString(3, requestUrl);
+                ps.executeUpdate();
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT pg_sleep(0.001), pg_notify('sluice_export_jobs', ?)")) {
+                ps.setString(1, job.toString());
+                ps.execute();
+            }
+            c.commit();
+        }
+        return job;
+    }
+}
