@@ -12,6 +12,7 @@ import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
+import io.sluice.config.ApiConfig;
 import io.sluice.config.AuthConfig;
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -67,14 +68,14 @@ public class AccessTokens {
     private final String issuer;
     private final Set<JWSAlgorithm> externalAlgorithms;
 
-    public AccessTokens(ServerKeys keys, ExternalIssuer external, PublicUrls urls, AuthConfig config) {
+    public AccessTokens(ServerKeys keys, ExternalIssuer external, PublicUrls urls, AuthConfig config, ApiConfig api) {
         this.keys = keys;
         this.external = external;
         this.urls = urls;
         this.lifetime = config.tokenLifetime();
         this.skew = config.clockSkew();
         this.issuer = config.issuer().filter(s -> !s.isBlank())
-                .or(() -> config.publicBaseUrl().filter(s -> !s.isBlank()).map(PublicUrls::stripSlash))
+                .or(() -> api.publicBaseUrl().filter(s -> !s.isBlank()).map(PublicUrls::stripSlash))
                 .orElse("sluice");
         this.externalAlgorithms = config.external().algorithms().stream().map(JWSAlgorithm::parse)
                 .filter(a -> JWSAlgorithm.Family.RSA.contains(a) || JWSAlgorithm.Family.EC.contains(a))

@@ -1,15 +1,16 @@
 package io.sluice.auth;
 
-import io.sluice.config.AuthConfig;
+import io.sluice.config.ApiConfig;
 import io.vertx.core.http.HttpServerRequest;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.util.regex.Pattern;
 
 /**
- * Absolute URLs of this server as clients see them: {@code sluice.auth.public-base-url} when set,
+ * Absolute URLs of this server as clients see them: {@code sluice.api.public-base-url} when set (the
+ * one public-URL setting, shared with the export API),
  * else scheme and host from X-Forwarded-Proto / X-Forwarded-Host (/ X-Forwarded-Port / X-Forwarded-Prefix,
- * unless {@code sluice.auth.trust-forwarded-headers=false}), else the request's own scheme and Host header.
+ * unless {@code sluice.api.trust-forwarded-headers=false}), else the request's own scheme and Host header.
  */
 @ApplicationScoped
 public class PublicUrls {
@@ -25,7 +26,7 @@ public class PublicUrls {
     private final String configuredBase;
     private final boolean trustForwarded;
 
-    public PublicUrls(AuthConfig config) {
+    public PublicUrls(ApiConfig config) {
         this.configuredBase = config.publicBaseUrl().filter(s -> !s.isBlank()).map(PublicUrls::stripSlash).orElse(null);
         this.trustForwarded = config.trustForwardedHeaders();
     }

@@ -15,18 +15,7 @@ public interface AuthConfig {
     @WithDefault("true")
     boolean enabled();
 
-    /**
-     * Public base URL of this server as clients see it (e.g. {@code https://fhir.example.org/sluice}), used
-     * for token_endpoint, the token audience and the assertion audience check. When unset, URLs are built
-     * from X-Forwarded-Proto/X-Forwarded-Host or the Host header. Set it in production.
-     */
-    Optional<String> publicBaseUrl();
-
-    /** Whether X-Forwarded-Proto/Host/Port/Prefix shape URLs when no public base URL is set. */
-    @WithDefault("true")
-    boolean trustForwardedHeaders();
-
-    /** The {@code iss} of issued access tokens; defaults to the public base URL, else {@code sluice}. */
+    /** The {@code iss} of issued access tokens; defaults to {@code sluice.api.public-base-url}, else {@code sluice}. */
     Optional<String> issuer();
 
     /** Lifetime of issued access tokens. */
