@@ -3,9 +3,7 @@ package io.sluice.export;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sluice.support.PostgresTestResource;
-import io.sluice.support.ResourceFixture;
 import io.sluice.support.ServiceProcesses;
-import io.sluice.support.ResourceFixture.Spec;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -64,18 +62,6 @@ class ChaosIT {
         return Long.parseLong(one(sql, args));
     }
 
-    private static void populate(String tenant, int patients) throws Exception {
-        try (var fx = new ResourceFixture(tenant)) {
-            List<Spec> specs = new ArrayList<>();
-            for (int i = 0; i < patients; i++) {
-                String p = "p" + i;
-                specs.add(new Spec("Patient", p, ResourceFixture.body("gender", "other"), List.of()));
-                specs.add(new Spec("Observation", "o" + p, ResourceFixture.subject(p, "status", "final"), List.of(p)));
-            }
-            fx.putAll(specs);
-        }
-    }
-
     private static UUID kickoff(String tenant) throws Exception {
         return ServiceProcesses.insertSystemJob(tenant, "http://chaos/$export");
     }
@@ -95,7 +81,7 @@ class ChaosIT {
         start("alpha", out, work.resolve("alpha.log"));
         start("beta", out, work.resolve("beta.log"));
         String tenant = "chaos-stop";
-        populate(tenant, 1500);
+        ServiceProcesses.putPatientsWithObservations(tenant, 1500);
         UUID job = kickoff(tenant);
         await("3 parts", Duration.ofSeconds(60), () -> num("SELECT count(*) FROM export_part WHERE job_id = ?", job) >= 3);
         String holder = one("SELECT worker_id FROM export_job WHERE id = ? AND status = 'in-progress'", job);
@@ -163,7 +149,7 @@ class ChaosIT {
         Path notADir = Files.writeString(work.resolve("not-a-directory"), "x");
         start("gamma", notADir.resolve("exports"), work.resolve("gamma.log"));
         String tenant = "chaos-unwritable";
-        populate(tenant, 20);
+        ServiceProcesses.putPatientsWithObservations(tenant, 20);
         UUID job = kickoff(tenant);
         await("error", Duration.ofSeconds(60), () -> "error".equals(one("SELECT status FROM export_job WHERE id = ?", job)));
         String message = one("SELECT error_message FROM export_job WHERE id = ?", job);

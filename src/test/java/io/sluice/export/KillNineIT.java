@@ -3,9 +3,7 @@ package io.sluice.export;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sluice.support.PostgresTestResource;
-import io.sluice.support.ResourceFixture;
 import io.sluice.support.ServiceProcesses;
-import io.sluice.support.ResourceFixture.Spec;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -61,17 +59,7 @@ class KillNineIT {
         Path out = work.resolve("exports");
         Process a = start("victim", out, work.resolve("victim.log"));
         String tenant = "k9";
-        try (var fx = new ResourceFixture(tenant)) {
-            for (int chunk = 0; chunk < 4; chunk++) {
-                List<Spec> specs = new ArrayList<>();
-                for (int i = 0; i < 500; i++) {
-                    String p = "p" + chunk + "-" + i;
-                    specs.add(new Spec("Patient", p, ResourceFixture.body("gender", "other"), List.of()));
-                    specs.add(new Spec("Observation", "o" + p, ResourceFixture.subject(p, "status", "final"), List.of(p)));
-                }
-                fx.putAll(specs);
-            }
-        }
+        ServiceProcesses.putPatientsWithObservations(tenant, 2000);
         UUID job = ServiceProcesses.insertSystemJob(tenant, "http://k9/$export");
         long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (Long.parseLong(one("SELECT count(*) FROM export_part WHERE job_id = ?", job)) < 5) {

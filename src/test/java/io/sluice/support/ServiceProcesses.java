@@ -110,4 +110,23 @@ public final class ServiceProcesses {
         }
         return job;
     }
+
+    /**
+     * Writes {@code patients} Patients, each with one Observation in its compartment, in batches of at
+     * most 500 patients (ids {@code p0, op0, p1, op1, ...}).
+     */
+    public static void putPatientsWithObservations(String tenant, int patients) throws Exception {
+        try (var fx = new ResourceFixture(tenant)) {
+            for (int from = 0; from < patients; from += 500) {
+                List<ResourceFixture.Spec> specs = new ArrayList<>();
+                for (int i = from; i < Math.min(patients, from + 500); i++) {
+                    String p = "p" + i;
+                    specs.add(new ResourceFixture.Spec("Patient", p, ResourceFixture.body("gender", "other"), List.of()));
+                    specs.add(new ResourceFixture.Spec("Observation", "o" + p,
+                            ResourceFixture.subject(p, "status", "final"), List.of(p)));
+                }
+                fx.putAll(specs);
+            }
+        }
+    }
 }
