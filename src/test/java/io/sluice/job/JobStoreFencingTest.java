@@ -8,6 +8,10 @@ import io.sluice.output.FinalizedPart;
 import io.sluice.output.PartKey;
 import io.sluice.support.EngineProfile;
 import io.sluice.support.PostgresTestResource;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.SqlConnection;
+import io.vertx.mutiny.sqlclient.Transaction;
+import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.inject.Inject;
 import org.junit.jupiter.api.Test;
 
@@ -37,6 +41,8 @@ class JobStoreFencingTest {
     ExportService service;
     @Inject
     RetentionCleaner retention;
+    @Inject
+    Pool pool;
 
     private UUID newJob(String tenant) {
         return service.create(new NewExportJob(tenant, ExportLevel.SYSTEM, null, ExportRequest.all(), "http://x/$export", ""))
@@ -138,6 +144,50 @@ class JobStoreFencingTest {
         jobs.recordPart(fresh.lease(), part(fresh, "Patient", 0), "p1", 1, true).await().atMost(T);
         jobs.complete(fresh.lease()).await().atMost(T);
         assertEquals("complete", column(id, "status"));
+    }
+
+    /**
+     * A replica frozen (SIGSTOP, a long GC pause) inside a fenced transaction holds the job row's lock,
+     * and the claim's SKIP LOCKED would hide the job for as long as it stays frozen. PostgreSQL ends such
+     * a session after {@code sluice.db.idle-in-transaction-timeout} (3 s in {@link EngineProfile}), so
+     * the job is reclaimed and the frozen session's commit fails.
+     */
+    @Test
+    void aReplicaFrozenInsideATransactionDoesNotHideTheJobPastTheIdleTimeout() throws Exception {
+        UUID id = newJob(tenant());
+        ClaimedJob frozen = claimJob("frozen", id);
+        sql("UPDATE export_job SET lease_expires_at = now() - interval '1 minute' WHERE id = ?", id);
+        SqlConnection conn = pool.getConnection().await().atMost(T);
+        try {
+            Transaction tx = conn.begin().await().atMost(T);
+            conn.preparedQuery("UPDATE export_job SET heartbeat_at = now() WHERE id = $1 AND fencing_token = $2")
+                    .execute(Tuple.of(id, frozen.lease().fencingToken())).await().atMost(T);
+            long frozenAt = System.nanoTime();
+            ClaimedJob reclaimed = null;
+            boolean hiddenWhileLocked = false;
+            while (reclaimed == null) {
+                assertTrue(System.nanoTime() - frozenAt < Duration.ofSeconds(20).toNanos(), "never reclaimed");
+                for (ClaimedJob c : jobs.claim("thawed-peer", 50, LEASE, 5).await().atMost(T)) {
+                    if (c.lease().jobId().equals(id)) {
+                        reclaimed = c;
+                    } else {
+                        jobs.release(c.lease()).await().atMost(T);
+                    }
+                }
+                if (reclaimed == null && System.nanoTime() - frozenAt < Duration.ofSeconds(2).toNanos()) {
+                    hiddenWhileLocked = true;
+                }
+                Thread.sleep(100);
+            }
+            assertTrue(hiddenWhileLocked, "the row lock hides the job while the session is inside its transaction");
+            assertTrue(System.nanoTime() - frozenAt >= Duration.ofSeconds(2).toNanos(), "reclaimed only after the idle timeout");
+            assertEquals(frozen.lease().fencingToken() + 1, reclaimed.lease().fencingToken());
+            assertThrows(RuntimeException.class, () -> tx.commit().await().atMost(T), "the frozen session was ended");
+            assertEquals("thawed-peer", column(id, "worker_id"));
+            jobs.complete(reclaimed.lease()).await().atMost(T);
+        } finally {
+            conn.close().await().atMost(T);
+        }
     }
 
     private static void assertLost(io.smallrye.mutiny.Uni<Void> write, LeaseLostException.Reason reason) {

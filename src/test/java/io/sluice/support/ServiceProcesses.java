@@ -48,7 +48,8 @@ public final class ServiceProcesses {
                 "-Dsluice.export.batch-size=5",
                 "-Dsluice.export.part-max-resources=10",
                 "-Dsluice.export.lease=PT3S",
-                "-Dsluice.export.heartbeat=PT1S"));
+                "-Dsluice.export.heartbeat=PT1S",
+                "-Dsluice.db.idle-in-transaction-timeout=2s"));
         if (!useNative) {
             Path jar = Path.of("target", "quarkus-app", "quarkus-run.jar");
             assertTrue(Files.exists(jar), "package the app first: " + jar.toAbsolutePath());
