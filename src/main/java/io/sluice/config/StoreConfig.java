@@ -15,6 +15,10 @@ public interface StoreConfig {
     @WithDefault("8388608")
     long ingestBatchBytes();
 
+    /** Batches of one bulk ingest written at the same time, each in its own transaction and connection. */
+    @WithDefault("2")
+    int ingestParallelBatches();
+
     /** Longest NDJSON line accepted by $ingest, in bytes; longer lines are rejected (and reported). */
     @WithDefault("33554432")
     int ingestMaxLineBytes();

@@ -53,6 +53,16 @@ public final class ResourceTypes {
 
     /** True when {@code id} is a syntactically valid FHIR logical id. */
     public static boolean isValidId(String id) {
-        return id != null && ID.matcher(id).matches();
+        if (id == null || id.isEmpty() || id.length() > 64) {
+            return false;
+        }
+        // the same rule as ID, without a regex: this runs for every id and reference of every ingested resource
+        for (int i = 0; i < id.length(); i++) {
+            char c = id.charAt(i);
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.')) {
+                return false;
+            }
+        }
+        return true;
     }
 }

@@ -60,8 +60,21 @@ final class ResourcePreparer {
      * is replaced by {@code id}.
      */
     static PreparedWrite prepare(String type, String id, ObjectNode resource) {
-        if (!ResourceTypes.isValidId(id)) {
-            throw new StoreException.Invalid("invalid resource id '" + id + "': must match [A-Za-z0-9\\-.]{1,64}");
+        return prepare(type, id, resource, null);
+    }
+
+    /**
+     * Like {@link #prepare(String, String, ObjectNode)}, with the JSON text {@code resource} was parsed
+     * from. When that text is already in stored form (it starts with {@code {"resourceType":T,"id":I},
+     * has no meta and no whitespace outside strings, as bulk NDJSON usually is), the stored content
+     * is built from the text itself instead of serializing the tree again.
+     */
+    static PreparedWrite prepare(String type, String id, ObjectNode resource, String sourceText) {
+        checkId(id);
+        String tail = sourceText == null || resource.has("meta") ? null : storedTail(sourceText, type, id);
+        if (tail != null) {
+            List<GroupMember> members = "Group".equals(type) ? members(resource) : List.of();
+            return new PreparedWrite(type, id, tail, PatientCompartment.patientIds(type, id, resource), members);
         }
         JsonNodeFactory f = JsonNodeFactory.instance;
         ObjectNode ordered = f.objectNode();
@@ -97,6 +110,50 @@ final class ResourcePreparer {
         List<GroupMember> members = "Group".equals(type) ? members(resource) : List.of();
         return new PreparedWrite(type, id, text.substring(prefix.length()),
                 PatientCompartment.patientIds(type, id, resource), members);
+    }
+
+    private static void checkId(String id) {
+        if (!ResourceTypes.isValidId(id)) {
+            throw new StoreException.Invalid("invalid resource id '" + id + "': must match [A-Za-z0-9\\-.]{1,64}");
+        }
+    }
+
+    /**
+     * The stored tail for JSON text that starts with {@code {"resourceType":T,"id":I} followed by
+     * {@code ,} or {@code }} and has no whitespace outside strings; null when the text is not in that form.
+     */
+    static String storedTail(String text, String type, String id) {
+        int head = 17 + type.length() + 7 + id.length() + 1; // {"resourceType":"T","id":"I"
+        if (text.length() <= head || !text.startsWith("{\"resourceType\":\"")
+                || !text.startsWith(type, 17) || !text.startsWith("\",\"id\":\"", 17 + type.length())
+                || !text.startsWith(id, 17 + type.length() + 8) || text.charAt(head) != '"') {
+            return null;
+        }
+        char next = text.charAt(head + 1);
+        if ((next != ',' && next != '}') || !minified(text, head + 1)) {
+            return null;
+        }
+        return "}" + text.substring(head + 1);
+    }
+
+    /** True when there is no JSON whitespace outside strings from {@code from} on (the text is valid JSON). */
+    private static boolean minified(String text, int from) {
+        boolean inString = false;
+        for (int i = from; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (inString) {
+                if (c == '\\') {
+                    i++;
+                } else if (c == '"') {
+                    inString = false;
+                }
+            } else if (c == '"') {
+                inString = true;
+            } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The fixed start of every stored content, up to and including {@code "meta":{}. */

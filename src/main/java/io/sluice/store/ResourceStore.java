@@ -11,7 +11,9 @@ import io.vertx.mutiny.sqlclient.RowSet;
 import io.vertx.mutiny.sqlclient.SqlConnection;
 import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.enterprise.context.ApplicationScoped;
+import org.jboss.logging.Logger;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -23,6 +25,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 
 /**
@@ -54,11 +57,14 @@ public class ResourceStore {
              WHERE tenant = $1 AND resource_type = $2 AND id = $3 AND version_id = $4
             """;
 
+    private static final Logger LOG = Logger.getLogger(ResourceStore.class);
+
     private final Pool pool;
     private final VersionWriter writer;
     private final StoreConfig config;
 
     private final io.sluice.ops.SluiceMetrics metrics;
+    private final AtomicBoolean analyzing = new AtomicBoolean();
 
     public ResourceStore(Pool pool, VersionWriter writer, StoreConfig config, io.sluice.ops.SluiceMetrics metrics) {
         this.metrics = metrics;
@@ -180,12 +186,37 @@ public class ResourceStore {
      */
     public Uni<IngestReport> ingest(String tenant, Multi<String> ndjsonLines) {
         IngestRun run = new IngestRun(tenant);
-        return ndjsonLines.onItem().transformToUniAndConcatenate(run::accept)
+        // lines travel in groups: one request (and, under runSubscriptionOn, one thread hop) per group, not per line
+        return ndjsonLines.group().intoLists().of(LINES_PER_REQUEST).onItem().transformToUniAndConcatenate(run::acceptAll)
                 .onItem().ignoreAsUni()
                 .chain(run::flush)
                 .map(v -> run.report())
-                .invoke(report -> metrics.ingested(tenant, report.stored()))
-                .call(report -> report.stored() >= config.analyzeAfterIngestRows() ? refreshStatistics() : Uni.createFrom().voidItem());
+                .invoke(report -> {
+                    metrics.ingested(tenant, report.stored());
+                    if (report.stored() >= config.analyzeAfterIngestRows()) {
+                        refreshStatisticsInBackground(report.stored());
+                    }
+                });
+    }
+
+    /**
+     * After a large ingest, refreshes the statistics without delaying the ingest's answer, when the
+     * ingest added at least a tenth of the rows the planner knows of (or the tables were never
+     * analyzed); one refresh at a time. The export queries are planned per execution
+     * ({@code plan_cache_mode=force_custom_plan}), so they use the new statistics as soon as they exist.
+     */
+    private void refreshStatisticsInBackground(long stored) {
+        if (!analyzing.compareAndSet(false, true)) {
+            return;
+        }
+        pool.query("SELECT reltuples FROM pg_class WHERE oid = 'resource_version'::regclass").execute()
+                .chain(rows -> {
+                    double known = rows.iterator().next().getDouble(0);
+                    return known <= 0 || stored >= known / 10 ? refreshStatistics() : Uni.createFrom().voidItem();
+                })
+                .eventually(() -> analyzing.set(false))
+                .subscribe().with(v -> {
+                }, e -> LOG.warnf("refreshing planner statistics after an ingest failed: %s", e.getMessage()));
     }
 
     /**
@@ -195,30 +226,48 @@ public class ResourceStore {
      * orders of magnitude. ANALYZE samples; it takes well under a second even for large tables.
      */
     public Uni<Void> refreshStatistics() {
-        return pool.query("ANALYZE resource, resource_version, resource_compartment, group_member").execute()
+        // resource_version.content is left out: the planner never uses its statistics, and sampling it is the slow part
+        return pool.query("ANALYZE resource, resource_version (tenant, resource_type, id, version_id, valid_from, valid_to, "
+                        + "deleted), resource_compartment, group_member").execute()
                 .replaceWithVoid();
     }
 
+    /** Lines handed over per request of the line stream (one thread hop per group under runSubscriptionOn). */
+    private static final int LINES_PER_REQUEST = 256;
+
     /**
-     * State of one ingest: the batch being filled and the counts. While one batch is written, the
-     * next is parsed (at most two batches in memory). A resource also present in the batch being
-     * written waits for that write, so versions follow line order. Used by one subscriber at a time.
+     * State of one ingest: the batch being filled, the batches being written (at most
+     * {@code sluice.store.ingest-parallel-batches}, each in its own transaction on its own connection)
+     * and the counts. A resource also present in a batch being written waits for that write, so
+     * versions follow line order and concurrent batches never touch the same resource. Used by one
+     * subscriber at a time.
      */
     private final class IngestRun {
         private final String tenant;
         private final Map<String, Long> storedByType = new TreeMap<>();
         private final List<IngestReport.RejectedLine> rejectedLines = new ArrayList<>();
+        private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
         private List<PreparedWrite> batch = new ArrayList<>();
         private Set<String> batchKeys = new HashSet<>();
-        private Set<String> inFlightKeys = Set.of();
-        private CompletableFuture<Void> inFlight = CompletableFuture.completedFuture(null);
         private long batchWeight;
         private long lines;
         private long stored;
         private long rejected;
 
+        /** A batch being written and the keys of its resources. */
+        private record InFlight(CompletableFuture<Void> done, Set<String> keys) {
+        }
+
         IngestRun(String tenant) {
             this.tenant = tenant;
+        }
+
+        Uni<Void> acceptAll(List<String> group) {
+            Uni<Void> done = Uni.createFrom().voidItem();
+            for (String line : group) {
+                done = done.chain(() -> accept(line));
+            }
+            return done;
         }
 
         Uni<Void> accept(String line) {
@@ -235,9 +284,9 @@ public class ResourceStore {
             }
             Uni<Void> before;
             if (batchKeys.contains(w.key())) {
-                before = startBatch().chain(this::awaitInFlight);
-            } else if (inFlightKeys.contains(w.key())) {
-                before = awaitInFlight();
+                before = startBatch().chain(this::awaitAll);
+            } else if (inFlightHas(w.key())) {
+                before = awaitAll();
             } else {
                 before = Uni.createFrom().voidItem();
             }
@@ -250,6 +299,15 @@ public class ResourceStore {
                 }
                 return Uni.createFrom().voidItem();
             });
+        }
+
+        private boolean inFlightHas(String key) {
+            for (InFlight f : inFlight) {
+                if (f.keys().contains(key)) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         private PreparedWrite prepareLine(String line) {
@@ -265,7 +323,7 @@ public class ResourceStore {
             if (id == null) {
                 throw new StoreException.Invalid(type + " has no id (bulk ingest keeps the resources' own ids)");
             }
-            return ResourcePreparer.prepare(type, id, resource);
+            return ResourcePreparer.prepare(type, id, resource, line);
         }
 
         private void reject(long lineNo, String reason) {
@@ -275,11 +333,20 @@ public class ResourceStore {
             }
         }
 
-        private Uni<Void> awaitInFlight() {
-            return Uni.createFrom().completionStage(inFlight).invoke(() -> inFlightKeys = Set.of()).replaceWithVoid();
+        /** Waits for the oldest batch being written; a failed write fails the ingest. */
+        private Uni<Void> awaitOldest() {
+            InFlight oldest = inFlight.peekFirst();
+            if (oldest == null) {
+                return Uni.createFrom().voidItem();
+            }
+            return Uni.createFrom().completionStage(oldest.done()).invoke(() -> inFlight.remove(oldest)).replaceWithVoid();
         }
 
-        /** Waits for the batch in flight, then starts writing the current one without waiting for it. */
+        private Uni<Void> awaitAll() {
+            return inFlight.isEmpty() ? Uni.createFrom().voidItem() : awaitOldest().chain(this::awaitAll);
+        }
+
+        /** Starts writing the current batch without waiting for it, once fewer than the allowed batches are in flight. */
         private Uni<Void> startBatch() {
             if (batch.isEmpty()) {
                 return Uni.createFrom().voidItem();
@@ -289,23 +356,25 @@ public class ResourceStore {
             batch = new ArrayList<>();
             batchKeys = new HashSet<>();
             batchWeight = 0;
-            return awaitInFlight().invoke(() -> {
-                inFlightKeys = keys;
-                inFlight = writeAll(tenant, toWrite).invoke(written -> {
-                    for (StoredResource r : written) {
-                        stored++;
-                        storedByType.merge(r.resourceType(), 1L, Long::sum);
-                    }
-                }).replaceWithVoid().subscribeAsCompletionStage();
-            });
+            Uni<Void> room = inFlight.size() >= Math.max(1, config.ingestParallelBatches()) ? awaitOldest()
+                    : Uni.createFrom().voidItem();
+            return room.invoke(() -> inFlight.addLast(new InFlight(writeAll(tenant, toWrite).invoke(this::count)
+                    .replaceWithVoid().subscribeAsCompletionStage(), keys)));
+        }
+
+        private synchronized void count(List<StoredResource> written) {
+            for (StoredResource r : written) {
+                stored++;
+                storedByType.merge(r.resourceType(), 1L, Long::sum);
+            }
         }
 
         /** Writes what is left and waits for every write. */
         Uni<Void> flush() {
-            return startBatch().chain(this::awaitInFlight);
+            return startBatch().chain(this::awaitAll);
         }
 
-        IngestReport report() {
+        synchronized IngestReport report() {
             return new IngestReport(lines, stored, new LinkedHashMap<>(storedByType), rejected, List.copyOf(rejectedLines));
         }
     }
