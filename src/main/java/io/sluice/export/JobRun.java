@@ -20,7 +20,6 @@ import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.core.buffer.Buffer;
 import org.jboss.logging.Logger;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -31,6 +30,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Predicate;
 
 /**
@@ -328,7 +328,7 @@ final class JobRun {
 
     /** Turns one stored resource into its output line, or null when a type filter drops it. */
     interface Renderer {
-        byte[] render(String content);
+        byte[] render(byte[] content);
     }
 
     private Uni<Map<String, Renderer>> renderers() {
@@ -368,7 +368,7 @@ final class JobRun {
             }
         }
         if (keep.isEmpty() && filter == null) {
-            return content -> content.getBytes(StandardCharsets.UTF_8);
+            return content -> content; // the stored bytes as they are
         }
         Predicate<JsonNode> f = filter;
         return content -> {
@@ -378,7 +378,7 @@ final class JobRun {
                     return null;
                 }
                 if (keep.isEmpty() || !(node instanceof ObjectNode obj)) {
-                    return content.getBytes(StandardCharsets.UTF_8);
+                    return content;
                 }
                 return engine.json.writeValueAsBytes(ElementsProjection.project(obj, keep));
             } catch (java.io.IOException e) {
@@ -398,6 +398,8 @@ final class JobRun {
         long partLines;
         long partBytes;
         boolean finished;
+        /** The next page, already being read (null when none is). */
+        CompletableFuture<List<Line>> readAhead;
 
         Phase(TypeProgressRow row) {
             this.row = row;
@@ -422,18 +424,23 @@ final class JobRun {
                 .collect().last().replaceWithVoid();
     }
 
+    /**
+     * One page: takes the page read ahead (or reads it), starts reading the next page at once, so the
+     * database works on page n+1 while page n is rendered and written, then writes page n.
+     */
     private Uni<Boolean> step(Selection sel, Phase phase, Renderer renderer) {
-        String type = phase.row.resourceType();
-        boolean deleted = phase.row.kind().equals("deleted");
         int limit = settings.batchSize();
-        Uni<List<Line>> page = deleted
-                ? engine.snapshots.deletedPage(sel, type, phase.readCursor, limit)
-                .map(ids -> ids.stream().map(id -> new Line(id, deletedBundle(type, id))).toList())
-                : engine.snapshots.page(sel, type, phase.readCursor, limit)
-                .map(rows -> rows.stream().map(r -> new Line(r.id(), renderer.render(r.content()))).toList());
+        CompletableFuture<List<Line>> ahead = phase.readAhead;
+        phase.readAhead = null;
+        Uni<List<Line>> page = ahead != null ? Uni.createFrom().completionStage(ahead)
+                : fetch(sel, phase, renderer, phase.readCursor, limit);
         return page.chain(lines -> {
             checkStopped();
             boolean last = lines.size() < limit;
+            if (!last) {
+                phase.readAhead = fetch(sel, phase, renderer, lines.get(lines.size() - 1).id(), limit)
+                        .subscribeAsCompletionStage();
+            }
             List<Segment> segments = segment(phase, lines);
             Uni<Void> written = Multi.createFrom().iterable(segments)
                     .onItem().transformToUniAndConcatenate(s -> guarded(() -> writeSegment(phase, s)))
@@ -441,6 +448,15 @@ final class JobRun {
             return written.chain(() -> last ? guarded(() -> finishPhase(phase)) : Uni.createFrom().voidItem())
                     .replaceWith(!last);
         });
+    }
+
+    private Uni<List<Line>> fetch(Selection sel, Phase phase, Renderer renderer, String afterId, int limit) {
+        String type = phase.row.resourceType();
+        return phase.row.kind().equals("deleted")
+                ? engine.snapshots.deletedPage(sel, type, afterId, limit)
+                .map(ids -> ids.stream().map(id -> new Line(id, deletedBundle(type, id))).toList())
+                : engine.snapshots.page(sel, type, afterId, limit)
+                .map(rows -> rows.stream().map(r -> new Line(r.id(), renderer.render(r.content()))).toList());
     }
 
     private record Line(String id, byte[] bytes) {
