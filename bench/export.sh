@@ -58,6 +58,20 @@ BASE_S=$(elapsed "$t0" "$(now)"); BASE_N=$(wc -l < "$B/baseline.ndjson")
 timed_export patient "/fhir/Patient/\$export"; PAT_S=$SECS; PAT_N=$COUNT
 GROUP=$(q "SELECT id FROM resource_version WHERE resource_type='Group' LIMIT 1")
 timed_export group "/fhir/Group/$GROUP/\$export"; GRP_S=$SECS; GRP_N=$COUNT
+
+# COPY baselines of the same rows for the Patient and Group levels: the level's snapshot query as ONE
+# statement (resources of the type visible at the job's transactionTime that are in the compartment of a
+# patient alive then; for the Group, of a member at that time), copied to a file by psql.
+tt() { python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['transactionTime'])" "$1"; }
+level_copy() { # name tt patient-condition -> sets LSECS LCOUNT
+  local t0; t0=$(now)
+  psql -q -d "$DB" -c "\\copy (SELECT v.content FROM resource_version v WHERE v.tenant = 'default' AND v.valid_from <= '$2' AND (v.valid_to IS NULL OR v.valid_to > '$2') AND NOT v.deleted AND EXISTS (SELECT 1 FROM resource_compartment c WHERE c.tenant = v.tenant AND c.resource_type = v.resource_type AND c.id = v.id AND c.version_id = v.version_id AND $3 AND EXISTS (SELECT 1 FROM resource_version p WHERE p.tenant = c.tenant AND p.resource_type = 'Patient' AND p.id = c.patient_id AND p.valid_from <= '$2' AND (p.valid_to IS NULL OR p.valid_to > '$2') AND NOT p.deleted)) ORDER BY v.resource_type, v.id) TO '$B/baseline-$1.ndjson'"
+  LSECS=$(elapsed "$t0" "$(now)"); LCOUNT=$(wc -l < "$B/baseline-$1.ndjson")
+}
+PTT=$(tt "$B/patient.manifest.json"); level_copy patient "$PTT" "true"; PBASE_S=$LSECS; PBASE_N=$LCOUNT
+GTT=$(tt "$B/group.manifest.json")
+level_copy group "$GTT" "c.patient_id IN (SELECT m.member_id FROM resource_version g JOIN group_member m ON m.tenant = g.tenant AND m.group_id = g.id AND m.version_id = g.version_id WHERE g.tenant = 'default' AND g.resource_type = 'Group' AND g.id = '$GROUP' AND g.valid_from <= '$GTT' AND (g.valid_to IS NULL OR g.valid_to > '$GTT') AND NOT g.deleted AND m.member_type = 'Patient' AND NOT m.inactive AND (m.period_start IS NULL OR m.period_start <= '$GTT') AND (m.period_end IS NULL OR m.period_end >= '$GTT'))"
+GBASE_S=$LSECS; GBASE_N=$LCOUNT
 RSS_EXPORT=$(hwm "$APP")
 
 # ---- downloads: plain and gzip
@@ -139,19 +153,19 @@ fi
 
 python3 - "$@" > "$B/section.md" <<PY
 base_rate = $BASE_N / $BASE_S
-def row(name, n, s, target=None):
+def row(name, n, s, target=None, copy_n=$BASE_N, copy_s=$BASE_S):
     rate = n / s
-    r = f"| {name} | {n:,} | {s:.2f} | {rate:,.0f} | {rate / base_rate:.2f} |"
+    r = f"| {name} | {n:,} | {s:.2f} | {rate:,.0f} | {copy_n:,} in {copy_s:.2f} s | {rate / (copy_n / copy_s):.2f} |"
     return r + (f" {target} |" if target else " |")
 print("## Export (issue 8)\n")
 print("Run: \`bench/export.sh -n $N${JFR:+ -j}\` on $(date -u +%Y-%m-%dT%H:%MZ); machine: $(machine | sed 's/"/\\"/g').")
 print("Data: \`bench/multiply.py\` copies of the Synthea sample ($N resources, one Group per copy), loaded through \`\$ingest\` in ${INGEST_S} s ({:,.0f} resources/s).\n".format($N / $INGEST_S))
-print("| what | resources | seconds | resources/s | ratio to COPY | target |")
-print("|---|---:|---:|---:|---:|---|")
-print(f"| psql \\\\copy (snapshot predicate, ORDER BY type, id) — baseline | {$BASE_N:,} | {$BASE_S:.2f} | {base_rate:,.0f} | 1.00 | |")
+print("Baseline of each level: \`psql \\\\copy (SELECT content FROM <the level's snapshot query> ORDER BY type, id) TO file\` of the same rows, one statement.\n")
+print("| what | resources | seconds | resources/s | COPY of the same rows | ratio to that COPY | target |")
+print("|---|---:|---:|---:|---|---:|---|")
 print(row("system \$export, all types, kick-off → manifest (-Xmx$HEAP)", $SYS_N, $SYS_S, "≥ 0.8 and ≥ 50K/s"))
-print(row("Patient-level \$export", $PAT_N, $PAT_S, "≥ 0.5"))
-print(row("Group-level \$export (one Group = one copy)", $GRP_N, $GRP_S, "≥ 0.5"))
+print(row("Patient-level \$export", $PAT_N, $PAT_S, "≥ 0.5", $PBASE_N, $PBASE_S))
+print(row("Group-level \$export (one Group = one copy)", $GRP_N, $GRP_S, "≥ 0.5", $GBASE_N, $GBASE_S))
 print(f"\nDownloads of the system export: plain {$RAW_BYTES/1e6:,.0f} MB in {$DL_S:.2f} s; \`Accept-Encoding: gzip\` {$GZ_BYTES/1e6:,.0f} MB on the wire in {$GZ_S:.2f} s.")
 print(f"\nMemory (-Xmx$HEAP): VmHWM after the three exports {$RSS_EXPORT} MB, after the two concurrent exports {$RSS_ALL} MB (target < 400 MB).")
 print("One 50 MB Binary (ingest line limit raised to 64 MB): \$ingest HTTP $BIG_INGEST (" + """$(head -c 200 "$B/big-ingest.json" | tr -d '"')""" + ")" + f" in {$BIGI_S:.1f} s, exported and downloaded intact: $BIG_OK ({$BIGE_S:.1f} s); VmHWM afterwards {$RSS_BIG} MB; process alive: $ALIVE.")

@@ -25,6 +25,13 @@ public interface ExportConfig {
     @WithDefault("2000")
     int batchSize();
 
+    /**
+     * Rough bytes per page: after each page, the next one asks for at most this many bytes' worth of
+     * rows of the size just read (at least one row), so large resources are read a few at a time.
+     */
+    @WithDefault("16777216")
+    long pageMaxBytes();
+
     /** A part is finalized when it holds this many resources. */
     @WithDefault("50000")
     int partMaxResources();

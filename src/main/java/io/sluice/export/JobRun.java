@@ -328,7 +328,7 @@ final class JobRun {
 
     /** Turns one stored resource into its output line, or null when a type filter drops it. */
     interface Renderer {
-        byte[] render(byte[] content);
+        Buffer render(Buffer content);
     }
 
     private Uni<Map<String, Renderer>> renderers() {
@@ -373,14 +373,14 @@ final class JobRun {
         Predicate<JsonNode> f = filter;
         return content -> {
             try {
-                JsonNode node = engine.json.readTree(content);
+                JsonNode node = engine.json.readTree(content.getBytes());
                 if (f != null && !f.test(node)) {
                     return null;
                 }
                 if (keep.isEmpty() || !(node instanceof ObjectNode obj)) {
                     return content;
                 }
-                return engine.json.writeValueAsBytes(ElementsProjection.project(obj, keep));
+                return Buffer.buffer(engine.json.writeValueAsBytes(ElementsProjection.project(obj, keep)));
             } catch (java.io.IOException e) {
                 throw new ExportFailure("stored resource is not valid JSON: " + e.getMessage());
             }
@@ -399,7 +399,9 @@ final class JobRun {
         long partBytes;
         boolean finished;
         /** The next page, already being read (null when none is). */
-        CompletableFuture<List<Line>> readAhead;
+        CompletableFuture<Page> readAhead;
+        /** Average stored size of the rows of the last full page (1 until one was read). */
+        long storedBytesPerRow = 1;
 
         Phase(TypeProgressRow row) {
             this.row = row;
@@ -426,19 +428,22 @@ final class JobRun {
 
     /**
      * One page: takes the page read ahead (or reads it), starts reading the next page at once, so the
-     * database works on page n+1 while page n is rendered and written, then writes page n.
+     * database works on page n+1 while page n is rendered and written, then writes page n. Pages hold
+     * at most {@code batch-size} rows and, judging by the rows just read, about {@code page-max-bytes}:
+     * a type of large resources is read a few rows at a time, so two pages always fit in memory.
      */
     private Uni<Boolean> step(Selection sel, Phase phase, Renderer renderer) {
-        int limit = settings.batchSize();
-        CompletableFuture<List<Line>> ahead = phase.readAhead;
+        CompletableFuture<Page> ahead = phase.readAhead;
         phase.readAhead = null;
-        Uni<List<Line>> page = ahead != null ? Uni.createFrom().completionStage(ahead)
-                : fetch(sel, phase, renderer, phase.readCursor, limit);
-        return page.chain(lines -> {
+        Uni<Page> next = ahead != null ? Uni.createFrom().completionStage(ahead)
+                : fetch(sel, phase, renderer, phase.readCursor, pageLimit(phase));
+        return next.chain(page -> {
             checkStopped();
-            boolean last = lines.size() < limit;
+            List<Line> lines = page.lines();
+            boolean last = lines.size() < page.limit();
             if (!last) {
-                phase.readAhead = fetch(sel, phase, renderer, lines.get(lines.size() - 1).id(), limit)
+                phase.storedBytesPerRow = Math.max(1, page.storedBytes() / lines.size());
+                phase.readAhead = fetch(sel, phase, renderer, lines.get(lines.size() - 1).id(), pageLimit(phase))
                         .subscribeAsCompletionStage();
             }
             List<Segment> segments = segment(phase, lines);
@@ -450,16 +455,35 @@ final class JobRun {
         });
     }
 
-    private Uni<List<Line>> fetch(Selection sel, Phase phase, Renderer renderer, String afterId, int limit) {
-        String type = phase.row.resourceType();
-        return phase.row.kind().equals("deleted")
-                ? engine.snapshots.deletedPage(sel, type, afterId, limit)
-                .map(ids -> ids.stream().map(id -> new Line(id, deletedBundle(type, id))).toList())
-                : engine.snapshots.page(sel, type, afterId, limit)
-                .map(rows -> rows.stream().map(r -> new Line(r.id(), renderer.render(r.content()))).toList());
+    /** Rows to ask for: {@code batch-size}, fewer when the rows read so far are large. */
+    private int pageLimit(Phase phase) {
+        long byBytes = settings.pageMaxBytes() / phase.storedBytesPerRow;
+        return (int) Math.max(1, Math.min(settings.batchSize(), byBytes));
     }
 
-    private record Line(String id, byte[] bytes) {
+    /** Rendered lines of one page, the row limit it was read with and the size of the rows as stored. */
+    private record Page(List<Line> lines, int limit, long storedBytes) {
+    }
+
+    private Uni<Page> fetch(Selection sel, Phase phase, Renderer renderer, String afterId, int limit) {
+        String type = phase.row.resourceType();
+        if (phase.row.kind().equals("deleted")) {
+            return engine.snapshots.deletedPage(sel, type, afterId, limit)
+                    .map(ids -> new Page(ids.stream().map(id -> new Line(id, Buffer.buffer(deletedBundle(type, id)))).toList(),
+                            limit, 0));
+        }
+        return engine.snapshots.page(sel, type, afterId, limit).map(rows -> {
+            List<Line> lines = new ArrayList<>(rows.size());
+            long bytes = 0;
+            for (SnapshotQueries.SnapshotRow r : rows) {
+                bytes += r.content().length();
+                lines.add(new Line(r.id(), renderer.render(r.content())));
+            }
+            return new Page(lines, limit, bytes);
+        });
+    }
+
+    private record Line(String id, Buffer bytes) {
     }
 
     private byte[] deletedBundle(String type, String id) {
@@ -478,7 +502,11 @@ final class JobRun {
 
     private List<Segment> segment(Phase phase, List<Line> lines) {
         List<Segment> out = new ArrayList<>();
-        Buffer buf = Buffer.buffer();
+        int size = 0;
+        for (Line line : lines) {
+            size += line.bytes() == null ? 0 : line.bytes().length() + 1;
+        }
+        Buffer buf = Buffer.buffer(size);
         long n = 0;
         String lastId = null;
         for (Line line : lines) {
@@ -486,10 +514,10 @@ final class JobRun {
             if (line.bytes() == null) {
                 continue;
             }
-            buf.appendBytes(line.bytes()).appendByte(NEWLINE);
+            buf.appendBuffer(line.bytes()).appendByte(NEWLINE);
             n++;
             phase.partLines++;
-            phase.partBytes += line.bytes().length + 1;
+            phase.partBytes += line.bytes().length() + 1;
             if (phase.partLines >= settings.partMaxResources() || phase.partBytes >= settings.partMaxBytes()) {
                 out.add(new Segment(buf, n, lastId, true));
                 buf = Buffer.buffer();

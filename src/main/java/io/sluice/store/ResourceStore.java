@@ -13,6 +13,7 @@ import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.jboss.logging.Logger;
 
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -144,7 +145,23 @@ public class ResourceStore {
 
     /** Runs {@code work} in a transaction that starts with the shared snapshot lock of the tenant. */
     <T> Uni<T> inWriteTransaction(String tenant, Function<SqlConnection, Uni<T>> work) {
-        return pool.withTransaction(c -> writer.lockSnapshot(c, tenant).chain(() -> work.apply(c)));
+        // a deadlock or serialization failure rolled the whole transaction back: running it again is safe
+        return Uni.createFrom().deferred(() -> pool.withTransaction(c -> writer.lockSnapshot(c, tenant).chain(() -> work.apply(c))))
+                .onFailure(ResourceStore::rolledBackByConflict).retry()
+                .withBackOff(Duration.ofMillis(5), Duration.ofMillis(200)).withJitter(0.5).atMost(WRITE_CONFLICT_RETRIES);
+    }
+
+    /** Retries of a write transaction that PostgreSQL aborted as a deadlock victim or serialization failure. */
+    static final int WRITE_CONFLICT_RETRIES = 5;
+
+    static boolean rolledBackByConflict(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof io.vertx.pgclient.PgException pg
+                    && ("40P01".equals(pg.getSqlState()) || "40001".equals(pg.getSqlState()))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static PreparedWrite prepareCreate(String type, ObjectNode resource) {

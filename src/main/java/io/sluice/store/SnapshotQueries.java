@@ -3,6 +3,7 @@ package io.sluice.store;
 import io.sluice.job.Sql;
 import io.sluice.job.StoreErrors;
 import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.core.buffer.Buffer;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.Tuple;
@@ -28,9 +29,10 @@ public class SnapshotQueries {
      * One visible resource version: its id, version and raw JSON as stored, as UTF-8 bytes (read as
      * {@code bytea}, so the text is never decoded to a String and encoded back on its way to a file).
      */
-    public record SnapshotRow(String id, long versionId, byte[] content) {
+    public record SnapshotRow(String id, long versionId, Buffer content) {
+        /** Columns by position (id, version_id, content): the page query's select list. */
         static SnapshotRow from(Row r) {
-            return new SnapshotRow(r.getString("id"), r.getLong("version_id"), r.getBuffer("content").getBytes());
+            return new SnapshotRow(r.getString(0), r.getLong(1), r.getBuffer(2));
         }
     }
 

@@ -95,6 +95,25 @@ class LevelsAndFiltersTest extends WorkerTestBase {
         assertEquals(List.of(8L), v.progress().stream().map(ExportJobView.TypeProgress::exported).toList());
     }
 
+    /**
+     * With a page budget of one byte, every page after the first asks for one row (the rows read so
+     * far are larger than the budget): the pages shrink mid-phase and the export stays exactly once,
+     * at every level.
+     */
+    @Test
+    void pagesShrinkToTheByteBudgetAndStillExportEachResourceOnce() throws Exception {
+        String tenant = tenant();
+        try (var fx = new ResourceFixture(tenant)) {
+            clinic(fx);
+        }
+        ExportWorker w = worker("budget", small().withPageMaxBytes(1));
+        ExportJobView all = run(tenant, ExportLevel.SYSTEM, null, ExportRequest.all(), w);
+        assertEquals(snapshot(tenant, all.transactionTime()), keys(lines(output, all, "output")));
+        ExportJobView patients = run(tenant, ExportLevel.PATIENT, null, ExportRequest.all(), w);
+        assertEquals(13, ids(lines(output, patients, "output")).size());
+        assertEquals(13, new java.util.HashSet<>(ids(lines(output, patients, "output"))).size());
+    }
+
     @Test
     void patientLevelIsTheUnionOfCompartmentsOrTheListedPatients() throws Exception {
         String tenant = tenant();
