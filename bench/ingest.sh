@@ -8,8 +8,8 @@
 #   B. every row $ingest stored for one timed run (resource heads, resource_version, resource_compartment,
 #      group_member), dumped from the database and copied into empty tables with the same indexes.
 source "$(dirname "$0")/lib.sh"
-WARMUPS=3
-RUNS=3
+WARMUPS=6
+RUNS=5
 while getopts "w:r:" o; do case $o in w) WARMUPS=$OPTARG ;; r) RUNS=$OPTARG ;; *) exit 2 ;; esac; done
 ensure_jar
 FILE=$(synthea_ndjson)

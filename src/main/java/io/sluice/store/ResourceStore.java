@@ -295,6 +295,12 @@ public class ResourceStore {
             } catch (StoreException | FhirJson.InvalidJsonException e) {
                 reject(lineNo, e.getMessage());
                 return Uni.createFrom().voidItem();
+            } catch (OutOfMemoryError e) {
+                // one huge line (its parse needs several times its size) must not fail the whole ingest:
+                // what it allocated is garbage again, so report the line and go on with the next ones
+                reject(lineNo, "resource of " + line.length() + " characters is too large for this server's memory "
+                        + "(JVM heap); it was not stored");
+                return Uni.createFrom().voidItem();
             }
             if (w == null) {
                 return Uni.createFrom().voidItem();
