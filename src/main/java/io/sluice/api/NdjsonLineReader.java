@@ -56,7 +56,7 @@ final class NdjsonLineReader implements Iterator<String> {
         if (line.length > 1 << 20) {
             line = new byte[8192]; // do not keep a huge line's buffer
         }
-        boolean overflow = false;
+        String overflow = null;
         boolean any = false;
         while (true) {
             if (pos == limit) {
@@ -73,12 +73,13 @@ final class NdjsonLineReader implements Iterator<String> {
                 pos++;
             }
             int len = pos - start;
-            if (!overflow) {
+            if (overflow == null) {
                 if ((long) lineLen + len > maxLineBytes) {
-                    overflow = true;
+                    overflow = "line is longer than the limit of " + maxLineBytes + " bytes";
                     lineLen = 0;
-                } else {
-                    append(start, len);
+                } else if (!append(start, len)) {
+                    overflow = "line of more than " + lineLen + " bytes is too large for this server's memory (JVM heap)";
+                    lineLen = 0;
                 }
             }
             if (pos < limit) { // found '\n'
@@ -88,23 +89,35 @@ final class NdjsonLineReader implements Iterator<String> {
         }
     }
 
-    private String finish(boolean overflow) {
-        if (overflow) {
-            return ResourceStore.REJECTED_LINE_MARKER + "line is longer than the limit of " + maxLineBytes + " bytes";
+    private String finish(String overflow) {
+        if (overflow != null) {
+            return ResourceStore.REJECTED_LINE_MARKER + overflow;
         }
         int len = lineLen;
         if (len > 0 && line[len - 1] == '\r') {
             len--;
         }
-        return new String(line, 0, len, StandardCharsets.UTF_8);
+        try {
+            return new String(line, 0, len, StandardCharsets.UTF_8);
+        } catch (OutOfMemoryError e) {
+            line = new byte[8192];
+            return ResourceStore.REJECTED_LINE_MARKER + "line of " + len + " bytes is too large for this server's memory (JVM heap)";
+        }
     }
 
-    private void append(int start, int len) {
+    /** Appends to the line buffer; false (buffer dropped) when the heap cannot hold the grown line. */
+    private boolean append(int start, int len) {
         if (lineLen + len > line.length) {
-            line = Arrays.copyOf(line, Math.max(line.length * 2, lineLen + len));
+            try {
+                line = Arrays.copyOf(line, Math.max(line.length * 2, lineLen + len));
+            } catch (OutOfMemoryError e) {
+                line = new byte[8192]; // the rest of this line is skipped; memory is free again
+                return false;
+            }
         }
         System.arraycopy(buf, start, line, lineLen, len);
         lineLen += len;
+        return true;
     }
 
     private boolean fill() {

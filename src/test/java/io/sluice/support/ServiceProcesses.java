@@ -28,6 +28,12 @@ public final class ServiceProcesses {
      * returns once its worker is up. The caller stops it (the process is also added to {@code started}).
      */
     public static Process start(String name, Path outputDir, Path log, List<Process> started) throws Exception {
+        return start(name, outputDir, log, started, List.of());
+    }
+
+    /** Like {@link #start(String, Path, Path, List)} with more {@code -Dkey=value} settings. */
+    public static Process start(String name, Path outputDir, Path log, List<Process> started, List<String> settings)
+            throws Exception {
         List<String> cmd = new ArrayList<>();
         String nativeImage = System.getProperty("native.image.path");
         boolean useNative = nativeImage != null && Files.exists(Path.of(nativeImage));
@@ -50,6 +56,9 @@ public final class ServiceProcesses {
                 "-Dsluice.export.lease=PT3S",
                 "-Dsluice.export.heartbeat=PT1S",
                 "-Dsluice.db.idle-in-transaction-timeout=2s"));
+        for (String setting : settings) {
+            cmd.add("-D" + setting);
+        }
         if (!useNative) {
             Path jar = Path.of("target", "quarkus-app", "quarkus-run.jar");
             assertTrue(Files.exists(jar), "package the app first: " + jar.toAbsolutePath());
@@ -69,6 +78,21 @@ public final class ServiceProcesses {
         }
         fail(name + " did not start: " + Files.readString(log));
         return p;
+    }
+
+    /** The HTTP port a process started here listens on (from its log). */
+    public static int port(Path log) throws Exception {
+        java.util.regex.Pattern listening = java.util.regex.Pattern.compile("Listening on: http://[^:]+:(\\d+)");
+        long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < end) {
+            java.util.regex.Matcher m = listening.matcher(Files.readString(log));
+            if (m.find()) {
+                return Integer.parseInt(m.group(1));
+            }
+            Thread.sleep(100);
+        }
+        fail("no port in " + log);
+        return -1;
     }
 
     /** First column of the first row of a query on the test database, as text (null when no row). */
