@@ -123,17 +123,15 @@ final class ResourcePreparer {
      * {@code ,} or {@code }} and has no whitespace outside strings; null when the text is not in that form.
      */
     static String storedTail(String text, String type, String id) {
-        int head = 17 + type.length() + 7 + id.length() + 1; // {"resourceType":"T","id":"I"
-        if (text.length() <= head || !text.startsWith("{\"resourceType\":\"")
-                || !text.startsWith(type, 17) || !text.startsWith("\",\"id\":\"", 17 + type.length())
-                || !text.startsWith(id, 17 + type.length() + 8) || text.charAt(head) != '"') {
+        String head = head(type, id);
+        if (text.length() <= head.length() || !text.startsWith(head)) {
             return null;
         }
-        char next = text.charAt(head + 1);
-        if ((next != ',' && next != '}') || !minified(text, head + 1)) {
+        char next = text.charAt(head.length());
+        if ((next != ',' && next != '}') || !minified(text, head.length())) {
             return null;
         }
-        return "}" + text.substring(head + 1);
+        return "}" + text.substring(head.length());
     }
 
     /** True when there is no JSON whitespace outside strings from {@code from} on (the text is valid JSON). */
@@ -158,7 +156,12 @@ final class ResourcePreparer {
 
     /** The fixed start of every stored content, up to and including {@code "meta":{}. */
     static String prefix(String type, String id) {
-        return "{\"resourceType\":\"" + type + "\",\"id\":\"" + id + "\",\"meta\":{";
+        return head(type, id) + ",\"meta\":{";
+    }
+
+    /** {@code {"resourceType":T,"id":I} as every stored content (and most bulk NDJSON) starts. */
+    private static String head(String type, String id) {
+        return "{\"resourceType\":\"" + type + "\",\"id\":\"" + id + "\"";
     }
 
     /** The stored JSON of a version: the prefix, the server meta, then the tail. */

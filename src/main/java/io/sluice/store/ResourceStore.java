@@ -356,13 +356,16 @@ public class ResourceStore {
             }
         }
 
-        /** Waits for the oldest batch being written; a failed write fails the ingest. */
+        /** Waits for the oldest batch being written; a failed write fails the ingest (after the others end). */
         private Uni<Void> awaitOldest() {
             InFlight oldest = inFlight.peekFirst();
             if (oldest == null) {
                 return Uni.createFrom().voidItem();
             }
-            return Uni.createFrom().completionStage(oldest.done()).invoke(() -> inFlight.remove(oldest)).replaceWithVoid();
+            return Uni.createFrom().completionStage(oldest.done()).invoke(() -> inFlight.remove(oldest)).replaceWithVoid()
+                    // the ingest fails, but only once the other batches being written have ended too
+                    .onFailure().call(() -> Uni.createFrom().completionStage(CompletableFuture.allOf(
+                            inFlight.stream().map(InFlight::done).toArray(CompletableFuture[]::new)).exceptionally(e -> null)));
         }
 
         private Uni<Void> awaitAll() {
