@@ -56,6 +56,13 @@ public interface ExportConfig {
     @WithDefault("2")
     int workerSlots();
 
+    /**
+     * Resource types of one job exported at the same time (each with its own page reads and parts), so
+     * one type's part finalization (fsync, rename, record) overlaps another type's reads and writes.
+     */
+    @WithDefault("2")
+    int parallelTypes();
+
     /** Directory of the local output store. */
     @WithDefault("./data/exports")
     String outputDir();

@@ -56,7 +56,10 @@ final class JobRun {
     private final EngineSettings settings;
     private volatile RuntimeException stopCause;
     private long heartbeatTimer = -1;
-    private PartWriter openWriter;
+    /** Parts being written by the running phases (one per phase at most); aborted on failure. */
+    private final Set<PartWriter> openWriters = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** The first failure of one of this attempt's type lanes: the other lanes stop at their next step. */
+    private volatile Throwable laneFailure;
     private io.vertx.core.Context context;
 
     JobRun(ExportWorker worker, ClaimedJob job) {
@@ -80,6 +83,16 @@ final class JobRun {
         RuntimeException c = stopCause;
         if (c != null) {
             throw c;
+        }
+        if (laneFailure != null) {
+            throw new LaneStopped();
+        }
+    }
+
+    /** Ends a type lane because another lane of the same attempt failed (that failure is the job's). */
+    private static final class LaneStopped extends RuntimeException {
+        LaneStopped() {
+            super("another resource type of the job failed", null, false, false);
         }
     }
 
@@ -196,9 +209,13 @@ final class JobRun {
     }
 
     private Uni<Void> abortOpenPart() {
-        PartWriter w = openWriter;
-        openWriter = null;
-        return w == null ? Uni.createFrom().voidItem() : w.abort().onFailure().recoverWithNull();
+        List<PartWriter> writers = List.copyOf(openWriters);
+        openWriters.clear();
+        if (writers.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        return Uni.join().all(writers.stream().map(w -> w.abort().onFailure().recoverWithNull()).toList())
+                .andCollectFailures().replaceWithVoid().onFailure().recoverWithNull();
     }
 
     /** A permanent, explained failure of the job (bad filter, missing Group...). */
@@ -211,12 +228,10 @@ final class JobRun {
     // ------------------------------------------------------------------ the job
 
     private Uni<Void> execute() {
+        laneFailure = null; // a retry starts after every lane of the failed attempt has ended
         return guarded(this::selection).chain(sel -> guarded(() -> plan(sel))
                 .chain(phases -> guarded(() -> renderers())
-                        .chain(renderers -> Multi.createFrom().iterable(phases)
-                                .filter(p -> !p.done())
-                                .onItem().transformToUniAndConcatenate(p -> guarded(() -> runPhase(sel, p, renderers)))
-                                .collect().last()))
+                        .chain(renderers -> runPhases(sel, phases, renderers)))
                 .chain(() -> guarded(() -> engine.jobs.complete(job.lease())))
                 .invoke(() -> {
                     engine.metrics.jobEnded("complete");
@@ -225,6 +240,39 @@ final class JobRun {
                 .chain(() -> engine.jobs.recordedLocations(job.lease().jobId()))
                 .chain(keep -> engine.output.deleteUnrecorded(job.tenant(), job.lease().jobId(), keep)
                         .onFailure().recoverWithNull()));
+    }
+
+    /**
+     * Runs the phases not yet done in up to {@code parallel-types} lanes; each lane takes the next phase
+     * from a shared queue when it finishes one. Phases are independent (own cursor, parts, progress row,
+     * all fenced). When a lane fails, the others stop at their next step and the attempt fails with that
+     * first failure once every lane has ended, so no write of this attempt is still in flight on retry.
+     */
+    private Uni<Void> runPhases(Selection sel, List<TypeProgressRow> phases, Map<String, Renderer> renderers) {
+        java.util.Queue<TypeProgressRow> todo = new java.util.concurrent.ConcurrentLinkedQueue<>(
+                phases.stream().filter(p -> !p.done()).toList());
+        int lanes = Math.max(1, Math.min(settings.parallelTypes(), todo.size()));
+        if (todo.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        List<Uni<Void>> all = new ArrayList<>();
+        for (int i = 0; i < lanes; i++) {
+            all.add(lane(sel, todo, renderers).onFailure().invoke(e -> {
+                if (!(e instanceof LaneStopped) && laneFailure == null) {
+                    laneFailure = e;
+                }
+            }));
+        }
+        return Uni.join().all(all).andCollectFailures().replaceWithVoid()
+                .onFailure().transform(e -> laneFailure != null ? laneFailure : e);
+    }
+
+    private Uni<Void> lane(Selection sel, java.util.Queue<TypeProgressRow> todo, Map<String, Renderer> renderers) {
+        return Uni.createFrom().deferred(() -> {
+            TypeProgressRow next = todo.poll();
+            return next == null ? Uni.createFrom().voidItem()
+                    : guarded(() -> runPhase(sel, next, renderers)).chain(() -> lane(sel, todo, renderers));
+        });
     }
 
     private Uni<Selection> selection() {
@@ -398,6 +446,8 @@ final class JobRun {
         long partLines;
         long partBytes;
         boolean finished;
+        /** The part this phase is writing, if one is open. */
+        PartWriter writer;
         /** The next page, already being read (null when none is). */
         CompletableFuture<Page> readAhead;
         /** Average stored size of the rows of the last full page (1 until one was read). */
@@ -541,14 +591,20 @@ final class JobRun {
     }
 
     private Uni<Void> writeSegment(Phase phase, Segment s) {
-        Uni<PartWriter> writer = openWriter != null ? Uni.createFrom().item(openWriter)
-                : engine.output.open(key(phase)).invoke(w -> openWriter = w);
+        Uni<PartWriter> writer = phase.writer != null ? Uni.createFrom().item(phase.writer) : openPart(phase);
         return writer.chain(w -> w.write(s.lines(), s.count()))
                 .chain(() -> s.closesPart() ? closePart(phase, s.lastId(), false) : Uni.createFrom().voidItem());
     }
 
+    private Uni<PartWriter> openPart(Phase phase) {
+        return engine.output.open(key(phase)).invoke(w -> {
+            phase.writer = w;
+            openWriters.add(w);
+        });
+    }
+
     private Uni<Void> finishPhase(Phase phase) {
-        if (openWriter != null) {
+        if (phase.writer != null) {
             return closePart(phase, phase.readCursor, true);
         }
         return engine.jobs.markDone(job.lease(), phase.row.kind(), phase.row.resourceType(), phase.readCursor);
@@ -556,10 +612,13 @@ final class JobRun {
 
     /** Finalizes the open part, then records it and advances the phase in one fenced transaction. */
     private Uni<Void> closePart(Phase phase, String cursor, boolean done) {
-        PartWriter w = openWriter;
+        PartWriter w = phase.writer;
         long started = System.nanoTime();
         return w.finalizePart()
-                .invoke(() -> openWriter = null)
+                .invoke(() -> {
+                    phase.writer = null;
+                    openWriters.remove(w);
+                })
                 .chain(part -> worker.hooks.afterFinalize(job, part).replaceWith(part))
                 .chain(part -> guarded(() -> engine.jobs.recordPart(job.lease(), part, cursor,
                         phase.exportedCommitted + part.resourceCount(), done))
@@ -584,7 +643,7 @@ final class JobRun {
             n++;
         }
         long count = n;
-        return engine.output.open(key(phase)).invoke(w -> openWriter = w)
+        return openPart(phase)
                 .chain(w -> w.write(buf, count))
                 .chain(() -> closePart(phase, null, true));
     }
