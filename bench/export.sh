@@ -49,7 +49,9 @@ curl -fsS -o "$B/ingest.json" -H 'Content-Type: application/fhir+ndjson' --data-
 INGEST_S=$(elapsed "$t0" "$(now)")
 psql -q -d "$DB" -c "VACUUM ANALYZE" >/dev/null
 
-# ---- system export, then the COPY baseline of exactly its snapshot rows
+# ---- system export (after one untimed warm-up export: the JIT of a server that has run before), then
+# the COPY baseline of exactly its snapshot rows
+timed_export warmup "/fhir/\$export"; COLD_S=$SECS
 timed_export system "/fhir/\$export"; SYS_S=$SECS; SYS_N=$COUNT; SYS_URL=$JOBURL
 TT=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['transactionTime'])" "$B/system.manifest.json")
 t0=$(now)
@@ -76,11 +78,12 @@ RSS_EXPORT=$(hwm "$APP")
 
 # ---- downloads: plain and gzip
 urls=$(python3 -c "import json,sys;print('\n'.join(o['url'] for o in json.load(open(sys.argv[1]))['output']))" "$B/system.manifest.json")
-t0=$(now); for u in $urls; do curl -fsS -o /dev/null "$u"; done; DL_S=$(elapsed "$t0" "$(now)")
+t0=$(now); RAW_BYTES=0
+for u in $urls; do b=$(curl -fsS -o /dev/null -w '%{size_download}' "$u"); RAW_BYTES=$((RAW_BYTES + b)); done
+DL_S=$(elapsed "$t0" "$(now)")
 t0=$(now); GZ_BYTES=0
 for u in $urls; do b=$(curl -fsS -H 'Accept-Encoding: gzip' -o /dev/null -w '%{size_download}' "$u"); GZ_BYTES=$((GZ_BYTES + b)); done
 GZ_S=$(elapsed "$t0" "$(now)")
-RAW_BYTES=$(du -sb "$B/exports" | cut -f1)
 
 # ---- status latency: idle, then while two system exports run
 STATUS="$SYS_URL"
@@ -163,7 +166,8 @@ print("Data: \`bench/multiply.py\` copies of the Synthea sample ($N resources, o
 print("Baseline of each level: \`psql \\\\copy (SELECT content FROM <the level's snapshot query> ORDER BY type, id) TO file\` of the same rows, one statement.\n")
 print("| what | resources | seconds | resources/s | COPY of the same rows | ratio to that COPY | target |")
 print("|---|---:|---:|---:|---|---:|---|")
-print(row("system \$export, all types, kick-off → manifest (-Xmx$HEAP)", $SYS_N, $SYS_S, "≥ 0.8 and ≥ 50K/s"))
+print(row("system \$export, all types, kick-off → manifest (-Xmx$HEAP), after one warm-up export", $SYS_N, $SYS_S, "≥ 0.8 and ≥ 50K/s"))
+print(row("the warm-up: the first system \$export of the process (cold JIT)", $SYS_N, $COLD_S))
 print(row("Patient-level \$export", $PAT_N, $PAT_S, "≥ 0.5", $PBASE_N, $PBASE_S))
 print(row("Group-level \$export (one Group = one copy)", $GRP_N, $GRP_S, "≥ 0.5", $GBASE_N, $GBASE_S))
 print(f"\nDownloads of the system export: plain {$RAW_BYTES/1e6:,.0f} MB in {$DL_S:.2f} s; \`Accept-Encoding: gzip\` {$GZ_BYTES/1e6:,.0f} MB on the wire in {$GZ_S:.2f} s.")

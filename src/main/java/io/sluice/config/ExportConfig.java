@@ -29,7 +29,7 @@ public interface ExportConfig {
      * Rough bytes per page: after each page, the next one asks for at most this many bytes' worth of
      * rows of the size just read (at least one row), so large resources are read a few at a time.
      */
-    @WithDefault("16777216")
+    @WithDefault("8388608")
     long pageMaxBytes();
 
     /** A part is finalized when it holds this many resources. */
