@@ -28,9 +28,12 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Queue;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.Predicate;
 
 /**
@@ -57,7 +60,7 @@ final class JobRun {
     private volatile RuntimeException stopCause;
     private long heartbeatTimer = -1;
     /** Parts being written by the running phases (one per phase at most); aborted on failure. */
-    private final Set<PartWriter> openWriters = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final Set<PartWriter> openWriters = ConcurrentHashMap.newKeySet();
     /** The first failure of one of this attempt's type lanes: the other lanes stop at their next step. */
     private volatile Throwable laneFailure;
     private io.vertx.core.Context context;
@@ -249,12 +252,12 @@ final class JobRun {
      * first failure once every lane has ended, so no write of this attempt is still in flight on retry.
      */
     private Uni<Void> runPhases(Selection sel, List<TypeProgressRow> phases, Map<String, Renderer> renderers) {
-        java.util.Queue<TypeProgressRow> todo = new java.util.concurrent.ConcurrentLinkedQueue<>(
+        Queue<TypeProgressRow> todo = new ConcurrentLinkedQueue<>(
                 phases.stream().filter(p -> !p.done()).toList());
-        int lanes = Math.max(1, Math.min(settings.parallelTypes(), todo.size()));
         if (todo.isEmpty()) {
             return Uni.createFrom().voidItem();
         }
+        int lanes = Math.max(1, Math.min(settings.parallelTypes(), todo.size()));
         List<Uni<Void>> all = new ArrayList<>();
         for (int i = 0; i < lanes; i++) {
             all.add(lane(sel, todo, renderers).onFailure().invoke(e -> {
@@ -267,7 +270,7 @@ final class JobRun {
                 .onFailure().transform(e -> laneFailure != null ? laneFailure : e);
     }
 
-    private Uni<Void> lane(Selection sel, java.util.Queue<TypeProgressRow> todo, Map<String, Renderer> renderers) {
+    private Uni<Void> lane(Selection sel, Queue<TypeProgressRow> todo, Map<String, Renderer> renderers) {
         return Uni.createFrom().deferred(() -> {
             TypeProgressRow next = todo.poll();
             return next == null ? Uni.createFrom().voidItem()
