@@ -53,6 +53,20 @@ public final class StoreErrors {
         return false;
     }
 
+    /**
+     * True when PostgreSQL aborted the transaction as a deadlock victim (40P01) or serialization failure
+     * (40001): it was rolled back entirely, so running it again is safe (unlike a lost connection, where
+     * the commit may have happened).
+     */
+    public static boolean isConflictRollback(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof PgException pg && ("40P01".equals(pg.getSqlState()) || "40001".equals(pg.getSqlState()))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static boolean isClosedMessage(String m) {
         if (m == null) {
             return false;

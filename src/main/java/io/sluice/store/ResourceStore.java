@@ -3,6 +3,7 @@ package io.sluice.store;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.config.StoreConfig;
 import io.sluice.fhir.FhirJson;
+import io.sluice.job.StoreErrors;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
@@ -147,22 +148,13 @@ public class ResourceStore {
     <T> Uni<T> inWriteTransaction(String tenant, Function<SqlConnection, Uni<T>> work) {
         // a deadlock or serialization failure rolled the whole transaction back: running it again is safe
         return Uni.createFrom().deferred(() -> pool.withTransaction(c -> writer.lockSnapshot(c, tenant).chain(() -> work.apply(c))))
-                .onFailure(ResourceStore::rolledBackByConflict).retry()
+                .onFailure(StoreErrors::isConflictRollback).retry()
                 .withBackOff(Duration.ofMillis(5), Duration.ofMillis(200)).withJitter(0.5).atMost(WRITE_CONFLICT_RETRIES);
     }
 
     /** Retries of a write transaction that PostgreSQL aborted as a deadlock victim or serialization failure. */
     static final int WRITE_CONFLICT_RETRIES = 5;
 
-    static boolean rolledBackByConflict(Throwable t) {
-        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
-            if (c instanceof io.vertx.pgclient.PgException pg
-                    && ("40P01".equals(pg.getSqlState()) || "40001".equals(pg.getSqlState()))) {
-                return true;
-            }
-        }
-        return false;
-    }
 
     static PreparedWrite prepareCreate(String type, ObjectNode resource) {
         checkType(type, resource);

@@ -1,26 +1,16 @@
 package io.sluice.export;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import io.sluice.support.PostgresTestResource;
 import io.sluice.support.ServiceProcesses;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.time.Duration;
-import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.UUID;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -33,7 +23,6 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class ChaosIT {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
     private final Map<String, Process> processes = new HashMap<>();
 
     @AfterEach
@@ -101,46 +90,12 @@ class ChaosIT {
                 job, token, reclaimedAt), "no write of the stale token after the reclaim");
         assertTrue(Files.readString(work.resolve(holder + ".log")).contains("lease lost"), "the thawed worker noticed");
 
-        List<String> exported = new ArrayList<>();
-        Set<String> recorded = new HashSet<>();
-        try (Connection c = PostgresTestResource.jdbc(); PreparedStatement ps = c.prepareStatement(
-                "SELECT location FROM export_part WHERE job_id = ?")) {
-            ps.setObject(1, job);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    Path f = out.resolve(rs.getString(1));
-                    recorded.add(f.getFileName().toString());
-                    for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
-                        JsonNode n = JSON.readTree(line);
-                        exported.add(n.path("resourceType").asText() + "/" + n.path("id").asText() + "/"
-                                + n.path("meta").path("versionId").asText());
-                    }
-                }
-            }
-        }
-        exported.sort(null);
-        List<String> expected = new ArrayList<>();
-        OffsetDateTime t = OffsetDateTime.parse(one("SELECT to_json(transaction_time)#>>'{}' FROM export_job WHERE id = ?", job));
-        try (Connection c = PostgresTestResource.jdbc(); PreparedStatement ps = c.prepareStatement("""
-                SELECT resource_type || '/' || id || '/' || version_id FROM resource_version
-                WHERE tenant = ? AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?) AND NOT deleted""")) {
-            ps.setString(1, tenant);
-            ps.setObject(2, t);
-            ps.setObject(3, t);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    expected.add(rs.getString(1));
-                }
-            }
-        }
-        expected.sort(null);
+        ServiceProcesses.RecordedExport recorded = ServiceProcesses.recorded(job, out);
+        List<String> expected = ServiceProcesses.snapshotKeys(tenant, job);
         assertEquals(3000, expected.size());
-        assertEquals(expected, exported, "the snapshot exactly once");
-        Set<String> files = new HashSet<>();
-        try (var s = Files.list(out.resolve(tenant).resolve(job.toString()))) {
-            s.forEach(f -> files.add(f.getFileName().toString()));
-        }
-        assertEquals(recorded, files, "no orphan file, also none from the thawed process");
+        assertEquals(expected, recorded.keys(), "the snapshot exactly once");
+        assertEquals(recorded.files(), ServiceProcesses.jobFiles(out, tenant, job),
+                "no orphan file, also none from the thawed process");
     }
 
     @Test

@@ -1,24 +1,14 @@
 package io.sluice.export;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import io.sluice.support.PostgresTestResource;
 import io.sluice.support.ServiceProcesses;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.time.Duration;
-import java.time.OffsetDateTime;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.UUID;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -30,7 +20,6 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class KillNineIT {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
     private final List<Process> processes = new ArrayList<>();
 
     @AfterEach
@@ -42,10 +31,6 @@ class KillNineIT {
 
     private Process start(String name, Path outputDir, Path log) throws Exception {
         return ServiceProcesses.start(name, outputDir, log, processes);
-    }
-
-    private static Connection db() throws Exception {
-        return PostgresTestResource.jdbc();
     }
 
     private static String one(String sql, Object... args) throws Exception {
@@ -82,47 +67,11 @@ class KillNineIT {
         assertEquals("2", one("SELECT max(fencing_token)::text FROM export_part WHERE job_id = ?", job));
         assertTrue(before < Long.parseLong(one("SELECT count(*) FROM export_part WHERE job_id = ?", job)));
 
-        List<String> exported = new ArrayList<>();
-        Set<String> recorded = new HashSet<>();
-        try (Connection c = db(); PreparedStatement ps = c.prepareStatement(
-                "SELECT location, resource_count FROM export_part WHERE job_id = ? AND kind = 'output'")) {
-            ps.setObject(1, job);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    Path f = out.resolve(rs.getString(1));
-                    recorded.add(f.getFileName().toString());
-                    List<String> lines = Files.readAllLines(f, StandardCharsets.UTF_8);
-                    assertEquals(rs.getLong(2), lines.size());
-                    for (String line : lines) {
-                        JsonNode n = JSON.readTree(line);
-                        exported.add(n.path("resourceType").asText() + "/" + n.path("id").asText() + "/"
-                                + n.path("meta").path("versionId").asText());
-                    }
-                }
-            }
-        }
-        exported.sort(null);
-        List<String> expected = new ArrayList<>();
-        OffsetDateTime t = OffsetDateTime.parse(one("SELECT to_json(transaction_time)#>>'{}' FROM export_job WHERE id = ?", job));
-        try (Connection c = db(); PreparedStatement ps = c.prepareStatement("""
-                SELECT resource_type || '/' || id || '/' || version_id FROM resource_version
-                WHERE tenant = ? AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?) AND NOT deleted""")) {
-            ps.setString(1, tenant);
-            ps.setObject(2, t);
-            ps.setObject(3, t);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    expected.add(rs.getString(1));
-                }
-            }
-        }
-        expected.sort(null);
+        ServiceProcesses.RecordedExport recorded = ServiceProcesses.recorded(job, out);
+        List<String> expected = ServiceProcesses.snapshotKeys(tenant, job);
         assertEquals(4000, expected.size());
-        assertEquals(expected, exported);
-        Set<String> files = new HashSet<>();
-        try (var s = Files.list(out.resolve(tenant).resolve(job.toString()))) {
-            s.forEach(f -> files.add(f.getFileName().toString()));
-        }
-        assertEquals(recorded, files, "unrecorded parts of the killed process were removed");
+        assertEquals(expected, recorded.keys());
+        assertEquals(recorded.files(), ServiceProcesses.jobFiles(out, tenant, job),
+                "unrecorded parts of the killed process were removed");
     }
 }

@@ -1,15 +1,23 @@
 package io.sluice.support;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.time.Duration;
+import java.time.OffsetDateTime;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -19,6 +27,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  * builds jobs the way kick-off does. Shared by the process-level {@code *IT} tests.
  */
 public final class ServiceProcesses {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private ServiceProcesses() {
     }
@@ -93,6 +103,67 @@ public final class ServiceProcesses {
         }
         fail("no port in " + log);
         return -1;
+    }
+
+    /**
+     * What the recorded parts of a job hold: the sorted {@code type/id/versionId} of every line, and the
+     * file names of the parts. Each part's line count must equal its recorded resource count.
+     */
+    public record RecordedExport(List<String> keys, Set<String> files) {
+    }
+
+    /** Reads every recorded part of {@code job} under the output directory {@code out}. */
+    public static RecordedExport recorded(UUID job, Path out) throws Exception {
+        List<String> keys = new ArrayList<>();
+        Set<String> files = new HashSet<>();
+        try (Connection c = PostgresTestResource.jdbc(); PreparedStatement ps = c.prepareStatement(
+                "SELECT location, resource_count FROM export_part WHERE job_id = ?")) {
+            ps.setObject(1, job);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    Path f = out.resolve(rs.getString(1));
+                    files.add(f.getFileName().toString());
+                    List<String> lines = Files.readAllLines(f, StandardCharsets.UTF_8);
+                    assertEquals(rs.getLong(2), lines.size(), "lines of " + f);
+                    for (String line : lines) {
+                        JsonNode n = JSON.readTree(line);
+                        keys.add(n.path("resourceType").asText() + "/" + n.path("id").asText() + "/"
+                                + n.path("meta").path("versionId").asText());
+                    }
+                }
+            }
+        }
+        keys.sort(null);
+        return new RecordedExport(keys, files);
+    }
+
+    /** The sorted {@code type/id/versionId} of every resource of the tenant visible at the job's transactionTime. */
+    public static List<String> snapshotKeys(String tenant, UUID job) throws Exception {
+        List<String> expected = new ArrayList<>();
+        OffsetDateTime t = OffsetDateTime.parse(one("SELECT to_json(transaction_time)#>>'{}' FROM export_job WHERE id = ?", job));
+        try (Connection c = PostgresTestResource.jdbc(); PreparedStatement ps = c.prepareStatement("""
+                SELECT resource_type || '/' || id || '/' || version_id FROM resource_version
+                WHERE tenant = ? AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?) AND NOT deleted""")) {
+            ps.setString(1, tenant);
+            ps.setObject(2, t);
+            ps.setObject(3, t);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    expected.add(rs.getString(1));
+                }
+            }
+        }
+        expected.sort(null);
+        return expected;
+    }
+
+    /** File names in the job's directory under the output directory {@code out}. */
+    public static Set<String> jobFiles(Path out, String tenant, UUID job) throws Exception {
+        Set<String> files = new HashSet<>();
+        try (var s = Files.list(out.resolve(tenant).resolve(job.toString()))) {
+            s.forEach(f -> files.add(f.getFileName().toString()));
+        }
+        return files;
     }
 
     /** First column of the first row of a query on the test database, as text (null when no row). */
