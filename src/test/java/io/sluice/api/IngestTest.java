@@ -36,6 +36,45 @@ class IngestTest {
             "{\"resourceType\":\"Patient\",\"id\":\"ing-p3\"} trailing",                     // 10 trailing garbage
             "{\"id\":\"x\"}");                                                                // 11 no resourceType
 
+    /**
+     * A large ingest refreshes the planner statistics after it answered: ANALYZE of resource_version
+     * shows up in pg_stat_user_tables shortly after the response (the ingest adds more than a tenth of
+     * the rows the planner knows, and at least sluice.store.analyze-after-ingest-rows).
+     */
+    @Test
+    void aLargeIngestRefreshesThePlannerStatisticsAfterItsAnswer() throws Exception {
+        long known;
+        java.sql.Timestamp before;
+        try (Connection c = PostgresTestResource.jdbc(); var s = c.createStatement()) {
+            ResultSet rs = s.executeQuery("SELECT greatest(reltuples, 0)::bigint, now() FROM pg_class "
+                    + "WHERE oid = 'resource_version'::regclass");
+            rs.next();
+            known = rs.getLong(1);
+            before = rs.getTimestamp(2);
+        }
+        int n = (int) Math.max(5000, known / 10 + 100);
+        StringBuilder body = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            body.append("{\"resourceType\":\"Patient\",\"id\":\"an-").append(i).append("\"}\n");
+        }
+        given().contentType("application/fhir+ndjson").body(body.toString().getBytes(StandardCharsets.UTF_8))
+                .post("/tenants/analyze/fhir/$ingest").then().statusCode(200)
+                .body("parameter.find { it.name == 'stored' }.valueInteger", equalTo(n));
+        long end = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
+        while (true) {
+            try (Connection c = PostgresTestResource.jdbc(); var ps = c.prepareStatement(
+                    "SELECT last_analyze >= ? FROM pg_stat_user_tables WHERE relname = 'resource_version'")) {
+                ps.setTimestamp(1, before);
+                ResultSet rs = ps.executeQuery();
+                if (rs.next() && rs.getBoolean(1)) {
+                    break;
+                }
+            }
+            assertTrue(System.nanoTime() < end, "no ANALYZE of resource_version after an ingest of " + n + " resources");
+            Thread.sleep(100);
+        }
+    }
+
     @Test
     void goodLinesStoredBadLinesReportedWithLineNumbers() throws Exception {
         Response r = given().contentType("application/fhir+ndjson").body(MIXED.getBytes(StandardCharsets.UTF_8))
