@@ -52,6 +52,8 @@ final class JobRun {
 
     private static final Logger LOG = Logger.getLogger(JobRun.class);
     private static final byte NEWLINE = '\n';
+    /** Most pages of a type a cohort export reads through its members (see {@link #byMembers}). */
+    static final int MEMBER_SCAN_MAX_PAGES = 50;
 
     final ClaimedJob job;
     private final ExportWorker worker;
@@ -456,8 +458,12 @@ final class JobRun {
         /** Average stored size of the rows of the last full page (1 until one was read). */
         long storedBytesPerRow = 1;
 
-        Phase(TypeProgressRow row) {
+        /** Pages read through the members' compartment rows (see {@link SnapshotQueries#page}). */
+        final boolean byMembers;
+
+        Phase(TypeProgressRow row, boolean byMembers) {
             this.row = row;
+            this.byMembers = byMembers;
             this.readCursor = row.cursorId();
             this.exportedCommitted = row.exported();
             this.nextPart = row.nextPart();
@@ -469,7 +475,7 @@ final class JobRun {
     }
 
     private Uni<Void> runPhase(Selection sel, TypeProgressRow row, Map<String, Renderer> renderers) {
-        Phase phase = new Phase(row);
+        Phase phase = new Phase(row, byMembers(sel, row));
         if (row.kind().equals("error")) {
             return errorPhase(phase);
         }
@@ -477,6 +483,16 @@ final class JobRun {
         return Multi.createBy().repeating().uni(() -> guarded(() -> step(sel, phase, renderer)))
                 .whilst(more -> more)
                 .collect().last().replaceWithVoid();
+    }
+
+    /**
+     * Whether a phase reads through the members' compartment rows: a cohort (patient list) and a type
+     * whose counted hits fit in {@value #MEMBER_SCAN_MAX_PAGES} pages, so the per-page sort of the
+     * remaining hits stays small; otherwise (and when not counted) the type's rows are scanned.
+     */
+    private boolean byMembers(Selection sel, TypeProgressRow row) {
+        return row.kind().equals("output") && sel.compartment() && sel.patients() != null && row.total() != null
+                && row.total() <= (long) MEMBER_SCAN_MAX_PAGES * settings.batchSize();
     }
 
     /**
@@ -525,7 +541,7 @@ final class JobRun {
                     .map(ids -> new Page(ids.stream().map(id -> new Line(id, Buffer.buffer(deletedBundle(type, id)))).toList(),
                             limit, 0));
         }
-        return engine.snapshots.page(sel, type, afterId, limit).map(rows -> {
+        return engine.snapshots.page(sel, type, afterId, limit, phase.byMembers).map(rows -> {
             List<Line> lines = new ArrayList<>(rows.size());
             long bytes = 0;
             for (SnapshotQueries.SnapshotRow r : rows) {

@@ -94,6 +94,45 @@ public class SnapshotQueries {
             LIMIT $10
             """;
 
+    /**
+     * The page of a selection with a patient list (Group, {@code patient=}), driven from the members'
+     * compartment rows instead of the type's rows: the live members' index entries of the type after
+     * the cursor are sorted by id (index-only, no resource read), then each is joined to its version in
+     * that order until the page is full, so only rows that are exported are read. Same result as
+     * {@link #PAGE}; its cost per page grows with the type's remaining hits, so callers use it for
+     * types with a bounded count (see {@link #page}).
+     */
+    private static final String MEMBER_PAGE = """
+            WITH alive AS (
+                SELECT m.pid, bool_or(m.full_history) AS full_history
+                FROM (SELECT unnest($7::text[]) AS pid, false AS full_history
+                      UNION ALL SELECT unnest($8::text[]), true) m
+                WHERE $9::boolean AND EXISTS (
+                    SELECT 1 FROM resource_version p
+                    WHERE p.tenant = $1 AND p.resource_type = 'Patient' AND p.id = m.pid
+                      AND p.valid_from <= $4 AND (p.valid_to IS NULL OR p.valid_to > $4) AND NOT p.deleted)
+                GROUP BY m.pid
+            ), hits AS (
+                SELECT c.id, c.version_id, bool_or(a.full_history) AS full_history
+                FROM alive a
+                JOIN resource_compartment c ON c.tenant = $1 AND c.patient_id = a.pid COLLATE "C"
+                     AND c.resource_type = $2 AND c.id > $3
+                GROUP BY c.id, c.version_id
+                ORDER BY c.id, c.version_id
+            )
+            SELECT h.id, v.version_id, convert_to(v.content, 'UTF8') AS content
+            FROM hits h
+            CROSS JOIN LATERAL (
+                SELECT v.version_id, v.content FROM resource_version v
+                WHERE v.tenant = $1 AND v.resource_type = $2 AND v.id = h.id AND v.version_id = h.version_id
+                  AND v.valid_from <= $4 AND (v.valid_to IS NULL OR v.valid_to > $4) AND NOT v.deleted
+                  AND ($5::timestamptz IS NULL OR v.valid_from >= $5 OR h.full_history)
+                  AND ($6::timestamptz IS NULL OR v.valid_from <= $6)
+            ) v
+            ORDER BY h.id
+            LIMIT $10
+            """;
+
     private static final String COUNT = """
             SELECT count(*) AS n FROM resource_version v
             WHERE
@@ -133,9 +172,17 @@ public class SnapshotQueries {
         return uni.onFailure().transform(StoreErrors::translate);
     }
 
-    /** Up to {@code limit} visible resources of a type with id after {@code afterId} (null = from the start), by id. */
-    public Uni<List<SnapshotRow>> page(Selection s, String type, String afterId, int limit) {
-        return translated(pool.preparedQuery(PAGE).execute(args(s, type, afterId, limit)).map(rows -> {
+    /**
+     * Up to {@code limit} visible resources of a type with id after {@code afterId} (null = from the
+     * start), by id. {@code byMembers} (only with a patient list) reads through the members' compartment
+     * rows, which reads only exported rows but sorts the type's remaining hits on every page: right for
+     * a cohort that is a small part of the tenant, wrong for a type with millions of hits.
+     */
+    public Uni<List<SnapshotRow>> page(Selection s, String type, String afterId, int limit, boolean byMembers) {
+        if (byMembers && !(s.compartment() && s.patients() != null)) {
+            throw new IllegalArgumentException("a member-driven page needs a patient list");
+        }
+        return translated(pool.preparedQuery(byMembers ? MEMBER_PAGE : PAGE).execute(args(s, type, afterId, limit)).map(rows -> {
             List<SnapshotRow> out = new ArrayList<>(rows.size());
             for (Row r : rows) {
                 out.add(SnapshotRow.from(r));
