@@ -54,6 +54,8 @@ final class JobRun {
     private static final byte NEWLINE = '\n';
     /** Most pages of a type a cohort export reads through its members (see {@link #byMembers}). */
     static final int MEMBER_SCAN_MAX_PAGES = 50;
+    /** A patient list of at most 1/this of the tenant's live patients is a small cohort. */
+    static final int SMALL_COHORT_DIVISOR = 4;
 
     final ClaimedJob job;
     private final ExportWorker worker;
@@ -287,8 +289,10 @@ final class JobRun {
             return Uni.createFrom().item(Selection.system(job.tenant(), at, r.since(), r.until()));
         }
         if (job.level() == ExportLevel.PATIENT) {
-            String[] patients = r.patients().isEmpty() ? null : r.patients().toArray(String[]::new);
-            return Uni.createFrom().item(new Selection(job.tenant(), at, r.since(), r.until(), true, patients, new String[0]));
+            if (r.patients().isEmpty()) {
+                return Uni.createFrom().item(new Selection(job.tenant(), at, r.since(), r.until(), true, null, new String[0], false));
+            }
+            return cohort(r.patients().toArray(String[]::new), new String[0]);
         }
         SnapshotQueries q = engine.snapshots;
         return q.exists(job.tenant(), "Group", job.groupId(), at).chain(exists -> {
@@ -314,10 +318,20 @@ final class JobRun {
                         old.add(p);
                     }
                 }
-                return new Selection(job.tenant(), at, r.since(), r.until(), true,
-                        old.toArray(String[]::new), added.toArray(String[]::new));
-            });
+                return new String[][]{old.toArray(String[]::new), added.toArray(String[]::new)};
+            }).chain(lists -> cohort(lists[0], lists[1]));
         });
+    }
+
+    /**
+     * The selection of a patient list; a small cohort (at most 1/{@value #SMALL_COHORT_DIVISOR} of the
+     * tenant's live patients) is read through its members' compartment rows.
+     */
+    private Uni<Selection> cohort(String[] patients, String[] fullHistory) {
+        ExportRequest r = job.request();
+        return engine.snapshots.count(Selection.system(job.tenant(), job.transactionTime(), null, null), "Patient")
+                .map(live -> new Selection(job.tenant(), job.transactionTime(), r.since(), r.until(), true, patients, fullHistory,
+                        (long) (patients.length + fullHistory.length) * SMALL_COHORT_DIVISOR <= live));
     }
 
     /** The job's phases: committed rows, or a fresh plan recorded (fenced) on first run. */
@@ -486,12 +500,12 @@ final class JobRun {
     }
 
     /**
-     * Whether a phase reads through the members' compartment rows: a cohort (patient list) and a type
+     * Whether a phase reads through the members' compartment rows: a small cohort and a type
      * whose counted hits fit in {@value #MEMBER_SCAN_MAX_PAGES} pages, so the per-page sort of the
      * remaining hits stays small; otherwise (and when not counted) the type's rows are scanned.
      */
     private boolean byMembers(Selection sel, TypeProgressRow row) {
-        return row.kind().equals("output") && sel.compartment() && sel.patients() != null && row.total() != null
+        return row.kind().equals("output") && sel.smallCohort() && row.total() != null
                 && row.total() <= (long) MEMBER_SCAN_MAX_PAGES * settings.batchSize();
     }
 

@@ -48,13 +48,22 @@ public class SnapshotQueries {
      *                           {@code since}; null = every patient
      * @param fullHistoryPatients with compartment: patients whose compartments count regardless of
      *                           {@code since} (Group members added after {@code since}); never null
+     * @param smallCohort        with a patient list that is a small part of the tenant's patients:
+     *                           counts and (see {@link #page}) pages go through the members'
+     *                           compartment rows instead of passing over the type
      */
     public record Selection(String tenant, Instant at, Instant since, Instant until, boolean compartment,
-                            String[] patients, String[] fullHistoryPatients) {
+                            String[] patients, String[] fullHistoryPatients, boolean smallCohort) {
+
+        public Selection {
+            if (smallCohort && !(compartment && patients != null)) {
+                throw new IllegalArgumentException("a small cohort needs a patient list");
+            }
+        }
 
         /** Every resource of the tenant. */
         public static Selection system(String tenant, Instant at, Instant since, Instant until) {
-            return new Selection(tenant, at, since, until, false, null, new String[0]);
+            return new Selection(tenant, at, since, until, false, null, new String[0], false);
         }
     }
 
@@ -95,14 +104,10 @@ public class SnapshotQueries {
             """;
 
     /**
-     * The page of a selection with a patient list (Group, {@code patient=}), driven from the members'
-     * compartment rows instead of the type's rows: the live members' index entries of the type after
-     * the cursor are sorted by id (index-only, no resource read), then each is joined to its version in
-     * that order until the page is full, so only rows that are exported are read. Same result as
-     * {@link #PAGE}; its cost per page grows with the type's remaining hits, so callers use it for
-     * types with a bounded count (see {@link #page}).
+     * The live members' compartment index entries of type {@code $2} after the cursor, one per
+     * resource version, with whether one of them is in the full-history list: index-only reads.
      */
-    private static final String MEMBER_PAGE = """
+    private static final String MEMBER_HITS = """
             WITH alive AS (
                 SELECT m.pid, bool_or(m.full_history) AS full_history
                 FROM (SELECT unnest($7::text[]) AS pid, false AS full_history
@@ -118,10 +123,12 @@ public class SnapshotQueries {
                 JOIN resource_compartment c ON c.tenant = $1 AND c.patient_id = a.pid COLLATE "C"
                      AND c.resource_type = $2 AND c.id > $3
                 GROUP BY c.id, c.version_id
-                ORDER BY c.id, c.version_id
+                %s
             )
-            SELECT h.id, v.version_id, convert_to(v.content, 'UTF8') AS content
-            FROM hits h
+            """;
+
+    /** The visible version a hit {@code h} names, if any: one primary-key probe. */
+    private static final String HIT_VISIBLE = """
             CROSS JOIN LATERAL (
                 SELECT v.version_id, v.content FROM resource_version v
                 WHERE v.tenant = $1 AND v.resource_type = $2 AND v.id = h.id AND v.version_id = h.version_id
@@ -129,8 +136,28 @@ public class SnapshotQueries {
                   AND ($5::timestamptz IS NULL OR v.valid_from >= $5 OR h.full_history)
                   AND ($6::timestamptz IS NULL OR v.valid_from <= $6)
             ) v
+            """;
+
+    /**
+     * The page of a small cohort ({@link Selection#smallCohort}), driven from the members' compartment
+     * rows instead of the type's rows: the hits after the cursor are sorted by id (index-only, no
+     * resource read), then each is joined to its version in that order until the page is full, so only
+     * exported rows are read. Same result as {@link #PAGE}; its cost per page grows with the type's
+     * remaining hits, so callers use it for types with a bounded count (see {@link #page}).
+     */
+    private static final String MEMBER_PAGE = MEMBER_HITS.formatted("ORDER BY c.id, c.version_id") + """
+            SELECT h.id, v.version_id, convert_to(v.content, 'UTF8') AS content
+            FROM hits h
+            """ + HIT_VISIBLE + """
             ORDER BY h.id
             LIMIT $10
+            """;
+
+    /** {@link #COUNT} of a small cohort: one probe per member hit instead of a pass over the type. */
+    private static final String MEMBER_COUNT = MEMBER_HITS.formatted("") + """
+            SELECT count(*) AS n FROM hits h
+            """ + HIT_VISIBLE + """
+            WHERE $10::int >= 0
             """;
 
     private static final String COUNT = """
@@ -174,13 +201,13 @@ public class SnapshotQueries {
 
     /**
      * Up to {@code limit} visible resources of a type with id after {@code afterId} (null = from the
-     * start), by id. {@code byMembers} (only with a patient list) reads through the members' compartment
+     * start), by id. {@code byMembers} (only for a small cohort) reads through the members' compartment
      * rows, which reads only exported rows but sorts the type's remaining hits on every page: right for
      * a cohort that is a small part of the tenant, wrong for a type with millions of hits.
      */
     public Uni<List<SnapshotRow>> page(Selection s, String type, String afterId, int limit, boolean byMembers) {
-        if (byMembers && !(s.compartment() && s.patients() != null)) {
-            throw new IllegalArgumentException("a member-driven page needs a patient list");
+        if (byMembers && !s.smallCohort()) {
+            throw new IllegalArgumentException("a member-driven page needs a small cohort");
         }
         return translated(pool.preparedQuery(byMembers ? MEMBER_PAGE : PAGE).execute(args(s, type, afterId, limit)).map(rows -> {
             List<SnapshotRow> out = new ArrayList<>(rows.size());
@@ -193,7 +220,7 @@ public class SnapshotQueries {
 
     /** How many resources of a type {@link #page} would return in all. */
     public Uni<Long> count(Selection s, String type) {
-        return translated(pool.preparedQuery(COUNT).execute(args(s, type, null, 0))
+        return translated(pool.preparedQuery(s.smallCohort() ? MEMBER_COUNT : COUNT).execute(args(s, type, null, 0))
                 .map(rows -> rows.iterator().next().getLong("n")));
     }
 

@@ -200,24 +200,44 @@ class LevelsAndFiltersTest extends WorkerTestBase {
         Instant at = Instant.now();
         int compared = 0;
         for (Instant[] window : new Instant[][]{{null, null}, {since, null}, {since, until}}) {
-            var sel = new io.sluice.store.SnapshotQueries.Selection(tenant, at, window[0], window[1], true, cohort,
-                    window[0] == null ? new String[0] : fullHistory);
+            String[] full = window[0] == null ? new String[0] : fullHistory;
+            var large = new io.sluice.store.SnapshotQueries.Selection(tenant, at, window[0], window[1], true, cohort, full, false);
+            var small = new io.sluice.store.SnapshotQueries.Selection(tenant, at, window[0], window[1], true, cohort, full, true);
             for (String type : List.of("Observation", "Patient")) {
+                String what = type + " since " + window[0] + " until " + window[1];
                 for (int limit : new int[]{1, 4, 1000}) {
-                    List<String> scanned = allPages(sel, type, limit, false);
-                    List<String> byMembers = allPages(sel, type, limit, true);
-                    assertEquals(scanned, byMembers, type + " limit " + limit + " since " + window[0] + " until " + window[1]);
+                    List<String> scanned = allPages(large, type, limit, false);
+                    assertEquals(scanned, allPages(small, type, limit, true), what + " limit " + limit);
                     compared += scanned.size();
                 }
+                long n = allPages(large, type, 1000, false).size();
+                assertEquals(n, snapshots.count(large, type).await().atMost(Duration.ofSeconds(10)), what);
+                assertEquals(n, snapshots.count(small, type).await().atMost(Duration.ofSeconds(10)), what);
             }
         }
         assertTrue(compared > 150, "the comparison must cover real rows, covered " + compared);
-        var all = new io.sluice.store.SnapshotQueries.Selection(tenant, at, null, null, true, cohort, new String[0]);
+        var all = new io.sluice.store.SnapshotQueries.Selection(tenant, at, null, null, true, cohort, new String[0], true);
         List<String> obs = allPages(all, "Observation", 1000, true);
         assertFalse(obs.stream().anyMatch(r -> r.startsWith("o-p03-0/")), "its current version is outside the cohort");
         assertTrue(obs.stream().anyMatch(r -> r.startsWith("o-p21-0/2")), "its current version is inside");
         assertFalse(obs.stream().anyMatch(r -> r.startsWith("o-p05-")), "p05 is deleted");
         assertEquals(obs.size(), new java.util.HashSet<>(obs.stream().map(r -> r.split("/")[0]).toList()).size(), "each id once");
+
+        // end to end: a Group of 7 of the 29 live patients is a small cohort; its export (batches of 5,
+        // so several pages per type) holds what the type scan selects
+        try (var fx = new ResourceFixture(tenant)) {
+            fx.putGroup("seven", java.util.stream.IntStream.range(0, 7).mapToObj(i -> Member.patient("p%02d".formatted(i))).toList());
+        }
+        ExportJobView v = run(tenant, ExportLevel.GROUP, "seven", ExportRequest.all(), worker("cohort", small()));
+        String[] seven = java.util.stream.IntStream.range(0, 7).filter(i -> i != 5).mapToObj("p%02d"::formatted).toArray(String[]::new);
+        var expected = new io.sluice.store.SnapshotQueries.Selection(tenant, v.transactionTime(), null, null, true, seven,
+                new String[0], false);
+        List<String> want = new java.util.ArrayList<>();
+        for (String type : List.of("Observation", "Patient")) {
+            allPages(expected, type, 1000, false).forEach(r -> want.add(type + "/" + r.split("/")[0]));
+        }
+        assertEquals(want.stream().sorted().toList(), ids(lines(output, v, "output")));
+        assertTrue(want.size() > 20, "a real cohort: " + want);
     }
 
     /** Every page of a type, as id/version, following the keyset cursor. */
