@@ -56,6 +56,8 @@ final class JobRun {
     static final int MEMBER_SCAN_MAX_PAGES = 50;
     /** A patient list of at most 1/this of the tenant's live patients is a small cohort. */
     static final int SMALL_COHORT_DIVISOR = 4;
+    /** A rendered line at least this large goes to its part as it is, not copied into a segment buffer. */
+    static final int OWN_PIECE_BYTES = 1 << 20;
 
     final ClaimedJob job;
     private final ExportWorker worker;
@@ -485,7 +487,48 @@ final class JobRun {
     }
 
     /** Lines of one page that go into the same part; {@code closesPart} when the part is full after them. */
-    private record Segment(Buffer lines, long count, String lastId, boolean closesPart) {
+    private record Segment(List<Buffer> pieces, long count, String lastId, boolean closesPart) {
+    }
+
+    /**
+     * The bytes of a segment in few buffers: small lines are copied together into one, a line of at
+     * least {@link #OWN_PIECE_BYTES} is kept as the buffer it was read into, so a 50 MB resource is
+     * never copied on its way to the part.
+     */
+    private static final class Pieces {
+        private final List<Buffer> done = new ArrayList<>();
+        private Buffer current;
+        private long smallBytesLeft;
+
+        Pieces(long smallBytes) {
+            this.smallBytesLeft = smallBytes;
+        }
+
+        void add(Buffer line) {
+            if (line.length() >= OWN_PIECE_BYTES) {
+                flush();
+                done.add(line);
+                done.add(Buffer.buffer(1).appendByte(NEWLINE));
+                return;
+            }
+            if (current == null) {
+                current = Buffer.buffer((int) Math.min(Integer.MAX_VALUE - 8, Math.max(64, smallBytesLeft)));
+            }
+            current.appendBuffer(line).appendByte(NEWLINE);
+            smallBytesLeft -= line.length() + 1;
+        }
+
+        private void flush() {
+            if (current != null && current.length() > 0) {
+                done.add(current);
+            }
+            current = null;
+        }
+
+        List<Buffer> finish() {
+            flush();
+            return done;
+        }
     }
 
     private Uni<Void> runPhase(Selection sel, TypeProgressRow row, Map<String, Renderer> renderers) {
@@ -585,11 +628,13 @@ final class JobRun {
 
     private List<Segment> segment(Phase phase, List<Line> lines) {
         List<Segment> out = new ArrayList<>();
-        int size = 0;
+        long small = 0;
         for (Line line : lines) {
-            size += line.bytes() == null ? 0 : line.bytes().length() + 1;
+            if (line.bytes() != null && line.bytes().length() < OWN_PIECE_BYTES) {
+                small += line.bytes().length() + 1;
+            }
         }
-        Buffer buf = Buffer.buffer(size);
+        Pieces pieces = new Pieces(small);
         long n = 0;
         String lastId = null;
         for (Line line : lines) {
@@ -597,20 +642,20 @@ final class JobRun {
             if (line.bytes() == null) {
                 continue;
             }
-            buf.appendBuffer(line.bytes()).appendByte(NEWLINE);
+            pieces.add(line.bytes());
             n++;
             phase.partLines++;
             phase.partBytes += line.bytes().length() + 1;
             if (phase.partLines >= settings.partMaxResources() || phase.partBytes >= settings.partMaxBytes()) {
-                out.add(new Segment(buf, n, lastId, true));
-                buf = Buffer.buffer();
+                out.add(new Segment(pieces.finish(), n, lastId, true));
+                pieces = new Pieces(small);
                 n = 0;
                 phase.partLines = 0;
                 phase.partBytes = 0;
             }
         }
         if (n > 0) {
-            out.add(new Segment(buf, n, lastId, false));
+            out.add(new Segment(pieces.finish(), n, lastId, false));
         }
         if (lastId != null) {
             phase.readCursor = lastId;
@@ -625,8 +670,15 @@ final class JobRun {
 
     private Uni<Void> writeSegment(Phase phase, Segment s) {
         Uni<PartWriter> writer = phase.writer != null ? Uni.createFrom().item(phase.writer) : openPart(phase);
-        return writer.chain(w -> w.write(s.lines(), s.count()))
+        return writer.chain(w -> writePieces(w, s.pieces(), 0, s.count()))
                 .chain(() -> s.closesPart() ? closePart(phase, s.lastId(), false) : Uni.createFrom().voidItem());
+    }
+
+    /** Writes the pieces in order; the segment's line count goes with the last one. */
+    private static Uni<Void> writePieces(PartWriter w, List<Buffer> pieces, int from, long count) {
+        boolean last = from == pieces.size() - 1;
+        return w.write(pieces.get(from), last ? count : 0)
+                .chain(() -> last ? Uni.createFrom().voidItem() : writePieces(w, pieces, from + 1, count));
     }
 
     private Uni<PartWriter> openPart(Phase phase) {

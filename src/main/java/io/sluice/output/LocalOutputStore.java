@@ -32,6 +32,9 @@ import java.util.regex.Pattern;
 @ApplicationScoped
 public class LocalOutputStore implements OutputStore {
 
+    /** Largest single file write (see {@code LocalPartWriter.writeSlices}). */
+    static final int WRITE_SLICE_BYTES = 1 << 20;
+
     private static final Pattern TENANT = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
     private static final Pattern TYPE = Pattern.compile("[A-Za-z][A-Za-z0-9]{0,63}");
     private static final Pattern LOCATION = Pattern.compile(
@@ -206,7 +209,18 @@ public class LocalOutputStore implements OutputStore {
             sha.update(chunk.getDelegate().getByteBuf().nioBuffer());
             lines += lineCount;
             bytes += chunk.length();
-            return file.write(chunk);
+            return writeSlices(chunk, 0);
+        }
+
+        /**
+         * Writes {@code chunk[from..]} at most {@link #WRITE_SLICE_BYTES} at a time: the JDK copies a heap
+         * buffer into a temporary direct buffer of its size for each file write and keeps it cached on
+         * the writing thread, so one write of a 50 MB line would pin 50 MB off-heap for good.
+         */
+        private Uni<Void> writeSlices(Buffer chunk, int from) {
+            int to = (int) Math.min(chunk.length(), (long) from + WRITE_SLICE_BYTES);
+            Uni<Void> written = file.write(from == 0 && to == chunk.length() ? chunk : chunk.slice(from, to));
+            return to == chunk.length() ? written : written.chain(() -> writeSlices(chunk, to));
         }
 
         @Override

@@ -6,7 +6,10 @@ import io.vertx.mutiny.core.buffer.Buffer;
 /** An open part: write NDJSON bytes, then finalize or abort exactly once. */
 public interface PartWriter {
 
-    /** Appends bytes (whole lines, each ending in '\n'). */
+    /**
+     * Appends bytes: NDJSON lines, each ending in '\n', possibly split over several calls (a large
+     * line and its newline come as two); the part's line count grows by {@code lineCount}.
+     */
     Uni<Void> write(Buffer lines, long lineCount);
 
     /** Makes the part durable and visible under its location; returns what was written. */

@@ -1,5 +1,8 @@
 package io.sluice.api;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sluice.support.ResourceFixture;
 import io.sluice.support.ServiceProcesses;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -10,6 +13,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -17,11 +21,15 @@ import java.util.UUID;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * A 50 MB resource sent to {@code $ingest} of the packaged service at -Xmx160m with the line limit raised
+ * Single resources of 50 MB on the packaged service at -Xmx160m. Ingest: a 50 MB resource sent to {@code $ingest} of the packaged service at -Xmx160m with the line limit raised
  * to 64 MB: parsing it needs several times its size and runs out of heap. The line is rejected in the
  * report, the other lines are stored, the answer is 200 and the process stays healthy (no 5xx).
  */
 class HugeLineIT {
+
+    private static final ObjectMapper JSON = new ObjectMapper(com.fasterxml.jackson.core.JsonFactory.builder()
+            .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
+                    .maxStringLength(Integer.MAX_VALUE).build()).build());
 
     private final List<Process> processes = new ArrayList<>();
 
@@ -57,5 +65,63 @@ class HugeLineIT {
         }
         assertEquals(200, http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/q/health/ready")).build(),
                 HttpResponse.BodyHandlers.discarding()).statusCode());
+    }
+
+    /**
+     * A stored 50 MB resource (written over JDBC once the service has migrated the database, beside two small ones) exports from the packaged
+     * service at -Xmx160m: the row goes from the database to its part without being copied again, and
+     * file writes are sliced, so the heap holds it about once.
+     */
+    @Test
+    void aFiftyMegabyteResourceExportsAtASmallHeap() throws Exception {
+        String tenant = "hugeexp-" + UUID.randomUUID().toString().substring(0, 8);
+        String data = "QUJD".repeat(50 * 1024 * 1024 / 4);
+        Path work = Files.createDirectories(Path.of("target", "huge-" + UUID.randomUUID().toString().substring(0, 8)))
+                .toAbsolutePath();
+        Path log = work.resolve("export.log");
+        Process p = ServiceProcesses.start("hugeexp", work.resolve("exports"), log, processes, List.of());
+        try (var fx = new ResourceFixture(tenant)) {
+            fx.put("Patient", "small1", ResourceFixture.body("gender", "female"), List.of());
+            fx.put("Binary", "huge", ResourceFixture.body("contentType", "application/octet-stream", "data", data), List.of());
+            fx.put("Binary", "tiny", ResourceFixture.body("contentType", "text/plain", "data", "QUJD"), List.of());
+        }
+        String base = "http://127.0.0.1:" + ServiceProcesses.port(log);
+        HttpClient http = HttpClient.newHttpClient();
+        HttpResponse<Void> kick = http.send(HttpRequest.newBuilder(URI.create(base + "/tenants/" + tenant + "/fhir/$export"))
+                .header("Prefer", "respond-async").header("Accept", "application/fhir+json").build(),
+                HttpResponse.BodyHandlers.discarding());
+        assertEquals(202, kick.statusCode());
+        URI status = URI.create(kick.headers().firstValue("Content-Location").orElseThrow());
+        HttpResponse<String> manifest = null;
+        long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < end) {
+            manifest = http.send(HttpRequest.newBuilder(status).build(), HttpResponse.BodyHandlers.ofString());
+            if (manifest.statusCode() != 202) {
+                break;
+            }
+            Thread.sleep(200);
+        }
+        assertNotNull(manifest);
+        assertEquals(200, manifest.statusCode(), manifest.body() + "\n" + Files.readString(log));
+        JsonNode binary = null;
+        for (JsonNode o : JSON.readTree(manifest.body()).path("output")) {
+            if (o.path("type").asText().equals("Binary")) {
+                assertNull(binary, "one Binary file");
+                binary = o;
+            }
+        }
+        assertNotNull(binary, manifest.body());
+        assertEquals(2, binary.path("count").asInt());
+        HttpResponse<Path> file = http.send(HttpRequest.newBuilder(URI.create(binary.path("url").asText())).build(),
+                HttpResponse.BodyHandlers.ofFile(work.resolve("binary.ndjson")));
+        assertEquals(200, file.statusCode());
+        List<String> lines = Files.readAllLines(file.body());
+        assertEquals(2, lines.size());
+        JsonNode huge = JSON.readTree(lines.get(0));
+        assertEquals("huge", huge.path("id").asText());
+        assertEquals(data, huge.path("data").asText());
+        assertEquals("tiny", JSON.readTree(lines.get(1)).path("id").asText());
+        assertTrue(p.isAlive());
+        assertFalse(Files.readString(log).contains("OutOfMemoryError"), Files.readString(log));
     }
 }
