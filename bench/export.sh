@@ -104,10 +104,23 @@ PY
 t0=$(now)
 BIG_INGEST=$(curl -s -o "$B/big-ingest.json" -w '%{http_code}' -H 'Content-Type: application/fhir+ndjson' --data-binary @"$B/big.ndjson" "http://127.0.0.1:$PORT/tenants/big/fhir/\$ingest")
 BIGI_S=$(elapsed "$t0" "$(now)")
+# when $ingest at this heap cannot hold the line (it rejects it in its report), a helper process with a
+# larger heap stores it, so that the export is still measured at -Xmx$HEAP
+BIG_STORED=$(python3 -c "import json,sys;p=json.load(open(sys.argv[1]))['parameter'];print([x['valueInteger'] for x in p if x['name']=='stored'][0])" "$B/big-ingest.json" 2>/dev/null || echo 0)
+BIG_HOW="by \$ingest at -Xmx$HEAP"
+if [ "$BIG_STORED" != 1 ]; then
+  launch $((PORT + 9)) bigstore -Xmx1g; HELPER=$LAST; ready $((PORT + 9))
+  curl -fsS -o /dev/null -H 'Content-Type: application/fhir+ndjson' --data-binary @"$B/big.ndjson" "http://127.0.0.1:$((PORT + 9))/tenants/big/fhir/\$ingest"
+  kill "$HELPER"; wait "$HELPER" 2>/dev/null || true
+  BIG_HOW="by a helper process at -Xmx1g"
+fi
 t0=$(now); BU=$(curl -fsS -D - -o /dev/null -H 'Prefer: respond-async' "http://127.0.0.1:$PORT/tenants/big/fhir/\$export" | tr -d '\r' | sed -n 's#^[Cc]ontent-[Ll]ocation: ##p')
 BIG_OK=no; if await "$BU" "$B/big.manifest.json"; then
   BIGURL=$(python3 -c "import json,sys;o=json.load(open(sys.argv[1]))['output'];print(o[0]['url'] if o else '')" "$B/big.manifest.json")
-  if [ -n "$BIGURL" ]; then BIGBYTES=$(curl -fsS -o /dev/null -w '%{size_download}' "$BIGURL"); [ "$BIGBYTES" -gt 52428800 ] && BIG_OK=yes; fi
+  if [ -n "$BIGURL" ] && curl -fsS -o "$B/big-out.ndjson" "$BIGURL"; then
+    BIG_OK=$(python3 -c "import json,sys;l=open(sys.argv[1]).read().split('\n');r=json.loads(l[0]);print('yes' if len(l)==2 and r['id']=='big1' and r['data']=='A'*(50*1024*1024) else 'no')" "$B/big-out.ndjson")
+    rm -f "$B/big-out.ndjson"
+  fi
 fi
 BIGE_S=$(elapsed "$t0" "$(now)")
 RSS_BIG=$(hwm "$APP"); ALIVE=$(kill -0 "$APP" 2>/dev/null && echo yes || echo no)
@@ -172,7 +185,7 @@ print(row("Patient-level \$export", $PAT_N, $PAT_S, "≥ 0.5", $PBASE_N, $PBASE_
 print(row("Group-level \$export (one Group = one copy)", $GRP_N, $GRP_S, "≥ 0.5", $GBASE_N, $GBASE_S))
 print(f"\nDownloads of the system export: plain {$RAW_BYTES/1e6:,.0f} MB in {$DL_S:.2f} s; \`Accept-Encoding: gzip\` {$GZ_BYTES/1e6:,.0f} MB on the wire in {$GZ_S:.2f} s.")
 print(f"\nMemory (-Xmx$HEAP): VmHWM after the three exports {$RSS_EXPORT} MB, after the two concurrent exports {$RSS_ALL} MB (target < 400 MB).")
-print("One 50 MB Binary (ingest line limit raised to 64 MB): \$ingest HTTP $BIG_INGEST (" + """$(head -c 200 "$B/big-ingest.json" | tr -d '"')""" + ")" + f" in {$BIGI_S:.1f} s, exported and downloaded intact: $BIG_OK ({$BIGE_S:.1f} s); VmHWM afterwards {$RSS_BIG} MB; process alive: $ALIVE.")
+print("One 50 MB Binary (ingest line limit raised to 64 MB): \$ingest at -Xmx$HEAP HTTP $BIG_INGEST (" + """$(head -c 200 "$B/big-ingest.json" | tr -d '"')""" + ")" + f" in {$BIGI_S:.1f} s; stored $BIG_HOW; its export at -Xmx$HEAP complete, downloaded and intact: $BIG_OK ({$BIGE_S:.1f} s); VmHWM afterwards {$RSS_BIG} MB; process alive: $ALIVE.")
 print("\nStatus endpoint under \`wrk -t2 -c8 -d8s --latency\` (p50 / p99 / requests/s):")
 print("- idle: $IDLE")
 print("- while two system exports run (their status then: $BUSY_STATE): $BUSY")
