@@ -397,6 +397,9 @@ final class JobRun {
 
     /** Turns one stored resource into its output line, or null when a type filter drops it. */
     interface Renderer {
+        /** The stored bytes as they are (no _elements, no _typeFilter): pages can come joined by the database. */
+        Renderer STORED = content -> content;
+
         Buffer render(Buffer content);
     }
 
@@ -437,7 +440,7 @@ final class JobRun {
             }
         }
         if (keep.isEmpty() && filter == null) {
-            return content -> content; // the stored bytes as they are
+            return Renderer.STORED;
         }
         Predicate<JsonNode> f = filter;
         return content -> {
@@ -565,14 +568,13 @@ final class JobRun {
                 : fetch(sel, phase, renderer, phase.readCursor, pageLimit(phase));
         return next.chain(page -> {
             checkStopped();
-            List<Line> lines = page.lines();
-            boolean last = lines.size() < page.limit();
+            boolean last = page.rows() < page.limit();
             if (!last) {
-                phase.storedBytesPerRow = Math.max(1, page.storedBytes() / lines.size());
-                phase.readAhead = fetch(sel, phase, renderer, lines.get(lines.size() - 1).id(), pageLimit(phase))
+                phase.storedBytesPerRow = Math.max(1, page.storedBytes() / page.rows());
+                phase.readAhead = fetch(sel, phase, renderer, page.lastId(), pageLimit(phase))
                         .subscribeAsCompletionStage();
             }
-            List<Segment> segments = segment(phase, lines);
+            List<Segment> segments = page.blob() != null ? segment(phase, page.blob()) : segment(phase, page.lines());
             Uni<Void> written = Multi.createFrom().iterable(segments)
                     .onItem().transformToUniAndConcatenate(s -> guarded(() -> writeSegment(phase, s)))
                     .collect().last().replaceWithVoid();
@@ -587,16 +589,31 @@ final class JobRun {
         return (int) Math.max(1, Math.min(settings.batchSize(), byBytes));
     }
 
-    /** Rendered lines of one page, the row limit it was read with and the size of the rows as stored. */
-    private record Page(List<Line> lines, int limit, long storedBytes) {
+    /**
+     * One page: its rendered lines, or (rows as stored) the database-joined {@code blob}; the rows read,
+     * the row limit it was read with, the size of the rows as stored and the id of the last row.
+     */
+    private record Page(List<Line> lines, SnapshotQueries.PageBlob blob, int rows, int limit, long storedBytes, String lastId) {
+
+        static Page of(List<Line> lines, int limit, long storedBytes) {
+            return new Page(lines, null, lines.size(), limit, storedBytes, lines.isEmpty() ? null : lines.get(lines.size() - 1).id());
+        }
+
+        static Page of(SnapshotQueries.PageBlob blob, int limit) {
+            int n = blob.ids().length;
+            return new Page(List.of(), blob, n, limit, blob.lines().length() - n, n == 0 ? null : blob.ids()[n - 1]);
+        }
     }
 
     private Uni<Page> fetch(Selection sel, Phase phase, Renderer renderer, String afterId, int limit) {
         String type = phase.row.resourceType();
         if (phase.row.kind().equals("deleted")) {
             return engine.snapshots.deletedPage(sel, type, afterId, limit)
-                    .map(ids -> new Page(ids.stream().map(id -> new Line(id, Buffer.buffer(deletedBundle(type, id)))).toList(),
+                    .map(ids -> Page.of(ids.stream().map(id -> new Line(id, Buffer.buffer(deletedBundle(type, id)))).toList(),
                             limit, 0));
+        }
+        if (renderer == Renderer.STORED) {
+            return engine.snapshots.pageBlob(sel, type, afterId, limit, phase.byMembers).map(blob -> Page.of(blob, limit));
         }
         return engine.snapshots.page(sel, type, afterId, limit, phase.byMembers).map(rows -> {
             List<Line> lines = new ArrayList<>(rows.size());
@@ -605,7 +622,7 @@ final class JobRun {
                 bytes += r.content().length();
                 lines.add(new Line(r.id(), renderer.render(r.content())));
             }
-            return new Page(lines, limit, bytes);
+            return Page.of(lines, limit, bytes);
         });
     }
 
@@ -659,6 +676,38 @@ final class JobRun {
         }
         if (lastId != null) {
             phase.readCursor = lastId;
+        }
+        return out;
+    }
+
+    /**
+     * {@link #segment(Phase, List)} for a database-joined page: the segments are slices of the page's
+     * buffer (no copy), cut at the row where the part is full.
+     */
+    private List<Segment> segment(Phase phase, SnapshotQueries.PageBlob blob) {
+        List<Segment> out = new ArrayList<>();
+        String[] ids = blob.ids();
+        int from = 0;
+        int fromByte = 0;
+        int atByte = 0;
+        for (int i = 0; i < ids.length; i++) {
+            int lineBytes = blob.sizes()[i] + 1;
+            atByte += lineBytes;
+            phase.partLines++;
+            phase.partBytes += lineBytes;
+            if (phase.partLines >= settings.partMaxResources() || phase.partBytes >= settings.partMaxBytes()) {
+                out.add(new Segment(List.of(blob.lines().slice(fromByte, atByte)), i + 1 - from, ids[i], true));
+                from = i + 1;
+                fromByte = atByte;
+                phase.partLines = 0;
+                phase.partBytes = 0;
+            }
+        }
+        if (from < ids.length) {
+            out.add(new Segment(List.of(blob.lines().slice(fromByte, atByte)), ids.length - from, ids[ids.length - 1], false));
+        }
+        if (ids.length > 0) {
+            phase.readCursor = ids[ids.length - 1];
         }
         return out;
     }

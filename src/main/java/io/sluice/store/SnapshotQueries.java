@@ -37,6 +37,45 @@ public class SnapshotQueries {
     }
 
     /**
+     * A page as one buffer: the rows' ids in id order, each row's stored size in bytes, and their
+     * contents as UTF-8, each followed by '\n' (NDJSON, ready for a file). PostgreSQL joins the rows,
+     * so the client decodes one value per page instead of three per row.
+     */
+    public record PageBlob(String[] ids, int[] sizes, Buffer lines) {
+
+        static final PageBlob EMPTY = new PageBlob(new String[0], new int[0], Buffer.buffer());
+
+        public PageBlob {
+            long total = ids.length;
+            for (int size : sizes) {
+                total += size;
+            }
+            if (sizes.length != ids.length || total != lines.length()) {
+                throw new IllegalStateException("page blob of " + ids.length + " ids, " + sizes.length + " sizes and "
+                        + lines.length() + " bytes does not add up");
+            }
+            for (int i = 1; i < ids.length; i++) {
+                if (ids[i - 1].compareTo(ids[i]) >= 0) {
+                    throw new IllegalStateException("page blob rows are not in id order at " + ids[i]);
+                }
+            }
+        }
+
+        static PageBlob from(Row r) {
+            String[] ids = r.getArrayOfStrings(0);
+            if (ids == null) {
+                return EMPTY;
+            }
+            Integer[] boxed = r.getArrayOfIntegers(1);
+            int[] sizes = new int[boxed.length];
+            for (int i = 0; i < sizes.length; i++) {
+                sizes[i] = boxed[i];
+            }
+            return new PageBlob(ids, sizes, r.getBuffer(2));
+        }
+    }
+
+    /**
      * What a job reads.
      *
      * @param at                 the snapshot instant (transactionTime)
@@ -160,6 +199,22 @@ public class SnapshotQueries {
             WHERE $10::int >= 0
             """;
 
+    /**
+     * A page query as one row ({@link PageBlob}). The aggregates take the rows in the order the page
+     * query returns them (id order: a plain aggregate over an ordered, limited subquery keeps it), which
+     * {@link PageBlob} checks rather than trusts.
+     */
+    private static String blobOf(String page) {
+        return """
+                SELECT array_agg(p.id) AS ids, array_agg(octet_length(p.content)) AS sizes,
+                       string_agg(p.content || '\\x0a'::bytea, ''::bytea) AS lines
+                FROM (
+                """ + page + ") p";
+    }
+
+    private static final String PAGE_BLOB = blobOf(PAGE);
+    private static final String MEMBER_PAGE_BLOB = blobOf(MEMBER_PAGE);
+
     private static final String COUNT = """
             SELECT count(*) AS n FROM resource_version v
             WHERE
@@ -216,6 +271,15 @@ public class SnapshotQueries {
             }
             return out;
         }));
+    }
+
+    /** {@link #page} as one {@link PageBlob}: the same rows, joined by PostgreSQL. */
+    public Uni<PageBlob> pageBlob(Selection s, String type, String afterId, int limit, boolean byMembers) {
+        if (byMembers && !s.smallCohort()) {
+            throw new IllegalArgumentException("a member-driven page needs a small cohort");
+        }
+        return translated(pool.preparedQuery(byMembers ? MEMBER_PAGE_BLOB : PAGE_BLOB).execute(args(s, type, afterId, limit))
+                .map(rows -> PageBlob.from(rows.iterator().next())));
     }
 
     /** How many resources of a type {@link #page} would return in all. */
