@@ -41,6 +41,30 @@ class IngestTest {
      * shows up in pg_stat_user_tables shortly after the response (the ingest adds more than a tenth of
      * the rows the planner knows, and at least sluice.store.analyze-after-ingest-rows).
      */
+    /** Large resources are stored lz4-compressed (migration V41) when the server has lz4, and read back intact. */
+    @Test
+    void largeResourcesAreStoredWithLz4() throws Exception {
+        try (Connection c = PostgresTestResource.jdbc(); var s = c.createStatement()) {
+            try {
+                s.execute("CREATE TEMP TABLE lz4_probe (x text COMPRESSION lz4)");
+            } catch (java.sql.SQLException e) {
+                org.junit.jupiter.api.Assumptions.abort("this PostgreSQL has no lz4: " + e.getMessage());
+            }
+        }
+        String text = "lorem ipsum dolor sit amet ".repeat(400);
+        given().contentType("application/fhir+ndjson")
+                .body(("{\"resourceType\":\"Basic\",\"id\":\"big-note\",\"text\":{\"status\":\"generated\",\"div\":\"" + text + "\"}}\n").getBytes(StandardCharsets.UTF_8))
+                .post("/tenants/lz4/fhir/$ingest").then().statusCode(200);
+        try (Connection c = PostgresTestResource.jdbc(); var s = c.createStatement()) {
+            ResultSet rs = s.executeQuery("SELECT pg_column_compression(content), pg_column_size(content) < octet_length(content) "
+                    + "FROM resource_version WHERE tenant = 'lz4' AND id = 'big-note'");
+            assertTrue(rs.next());
+            assertEquals("lz4", rs.getString(1));
+            assertTrue(rs.getBoolean(2), "compressed");
+        }
+        given().get("/tenants/lz4/fhir/Basic/big-note").then().statusCode(200).body("text.div", equalTo(text));
+    }
+
     @Test
     void aLargeIngestRefreshesThePlannerStatisticsAfterItsAnswer() throws Exception {
         long known;
