@@ -532,6 +532,11 @@ final class JobRun {
             flush();
             return done;
         }
+
+        /** Pieces for the rest of the page: sized for the small lines still to come, not the whole page. */
+        Pieces next() {
+            return new Pieces(smallBytesLeft);
+        }
     }
 
     private Uni<Void> runPhase(Selection sel, TypeProgressRow row, Map<String, Renderer> renderers) {
@@ -665,7 +670,7 @@ final class JobRun {
             phase.partBytes += line.bytes().length() + 1;
             if (phase.partLines >= settings.partMaxResources() || phase.partBytes >= settings.partMaxBytes()) {
                 out.add(new Segment(pieces.finish(), n, lastId, true));
-                pieces = new Pieces(small);
+                pieces = pieces.next();
                 n = 0;
                 phase.partLines = 0;
                 phase.partBytes = 0;

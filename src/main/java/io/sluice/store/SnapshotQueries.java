@@ -261,10 +261,7 @@ public class SnapshotQueries {
      * a cohort that is a small part of the tenant, wrong for a type with millions of hits.
      */
     public Uni<List<SnapshotRow>> page(Selection s, String type, String afterId, int limit, boolean byMembers) {
-        if (byMembers && !s.smallCohort()) {
-            throw new IllegalArgumentException("a member-driven page needs a small cohort");
-        }
-        return translated(pool.preparedQuery(byMembers ? MEMBER_PAGE : PAGE).execute(args(s, type, afterId, limit)).map(rows -> {
+        return translated(pool.preparedQuery(pageQuery(s, byMembers, MEMBER_PAGE, PAGE)).execute(args(s, type, afterId, limit)).map(rows -> {
             List<SnapshotRow> out = new ArrayList<>(rows.size());
             for (Row r : rows) {
                 out.add(SnapshotRow.from(r));
@@ -273,12 +270,16 @@ public class SnapshotQueries {
         }));
     }
 
-    /** {@link #page} as one {@link PageBlob}: the same rows, joined by PostgreSQL. */
-    public Uni<PageBlob> pageBlob(Selection s, String type, String afterId, int limit, boolean byMembers) {
+    private static String pageQuery(Selection s, boolean byMembers, String memberQuery, String scanQuery) {
         if (byMembers && !s.smallCohort()) {
             throw new IllegalArgumentException("a member-driven page needs a small cohort");
         }
-        return translated(pool.preparedQuery(byMembers ? MEMBER_PAGE_BLOB : PAGE_BLOB).execute(args(s, type, afterId, limit))
+        return byMembers ? memberQuery : scanQuery;
+    }
+
+    /** {@link #page} as one {@link PageBlob}: the same rows, joined by PostgreSQL. */
+    public Uni<PageBlob> pageBlob(Selection s, String type, String afterId, int limit, boolean byMembers) {
+        return translated(pool.preparedQuery(pageQuery(s, byMembers, MEMBER_PAGE_BLOB, PAGE_BLOB)).execute(args(s, type, afterId, limit))
                 .map(rows -> PageBlob.from(rows.iterator().next())));
     }
 
