@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
+import io.sluice.auth.PublicUrls;
 import io.sluice.config.ApiConfig;
 import io.sluice.config.ExportConfig;
 import io.sluice.fhir.OperationOutcomes;
@@ -64,18 +65,20 @@ public class ExportApi {
     private final GroupLookup groups;
     private final OutputStore outputs;
     private final ApiConfig apiConfig;
+    private final PublicUrls urls;
     private final ExportConfig exportConfig;
     private final AccessPolicy access;
     private final ObjectMapper mapper;
     private final KickoffParameters parameters = new KickoffParameters(io.sluice.fhir.ResourceTypes::isKnown);
 
     public ExportApi(ExportService service, KickoffGate gate, GroupLookup groups, OutputStore outputs,
-                     ApiConfig apiConfig, ExportConfig exportConfig, AccessPolicy access, ObjectMapper mapper) {
+                     ApiConfig apiConfig, PublicUrls urls, ExportConfig exportConfig, AccessPolicy access, ObjectMapper mapper) {
         this.service = service;
         this.gate = gate;
         this.groups = groups;
         this.outputs = outputs;
         this.apiConfig = apiConfig;
+        this.urls = urls;
         this.exportConfig = exportConfig;
         this.access = access;
         this.mapper = mapper;
@@ -95,7 +98,7 @@ public class ExportApi {
                 .onFailure(TooManyJobsException.class).transform(e -> new ApiException(429, "throttled", e.getMessage(),
                         Map.of("Retry-After", String.valueOf(Math.max(1, apiConfig.kickoffRetryAfter().toSeconds())))))
                 .map(view -> {
-                    String status = BaseUrls.of(apiConfig, call.uri(), call.headers()).fhirBase(call.tenant(), call.tenantPath())
+                    String status = BaseUrls.of(urls, call.uri(), call.headers()).fhirBase(call.tenant(), call.tenantPath())
                             + "/$export-status/" + view.id();
                     ObjectNode oo = OperationOutcomes.of("information", "informational",
                             "Export accepted; poll " + status + " for its status");
@@ -132,7 +135,7 @@ public class ExportApi {
             call.uri().getQueryParameters().forEach((name, values) -> values.forEach(v -> raw.add(KickoffParameters.Raw.of(name, v))));
         }
         ExportRequest request = access.narrow(parameters.parse(level, post, raw, prefer.lenient()), prefer.lenient());
-        String requestUrl = BaseUrls.of(apiConfig, call.uri(), call.headers()).requestUrl();
+        String requestUrl = BaseUrls.of(urls, call.uri(), call.headers()).requestUrl();
         return new NewExportJob(call.tenant(), level, level == ExportLevel.GROUP ? groupId : null, request, requestUrl,
                 access.owner());
     }
@@ -287,7 +290,7 @@ public class ExportApi {
     }
 
     private ObjectNode manifest(Call call, ExportJobView view, Map<String, String> publicUrls) {
-        String base = BaseUrls.of(apiConfig, call.uri(), call.headers()).fhirBase(call.tenant(), call.tenantPath());
+        String base = BaseUrls.of(urls, call.uri(), call.headers()).fhirBase(call.tenant(), call.tenantPath());
         ObjectNode m = mapper.createObjectNode();
         m.put("transactionTime", DateTimeFormatter.ISO_INSTANT.format(view.transactionTime()));
         m.put("request", view.requestUrl());

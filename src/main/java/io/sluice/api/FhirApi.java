@@ -3,8 +3,8 @@ package io.sluice.api;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.auth.PublicUrls;
 import io.sluice.auth.SmartConfiguration;
-import io.sluice.config.ApiConfig;
 import io.sluice.config.StoreConfig;
 import io.sluice.fhir.Capabilities;
 import io.sluice.fhir.FhirJson;
@@ -51,12 +51,12 @@ public class FhirApi {
     private final ResourceStore store;
     private final BundleProcessor bundles;
     private final StoreConfig config;
-    private final ApiConfig apiConfig;
+    private final PublicUrls urls;
     private final SmartConfiguration smart;
 
-    public FhirApi(ResourceStore store, BundleProcessor bundles, StoreConfig config, ApiConfig apiConfig,
+    public FhirApi(ResourceStore store, BundleProcessor bundles, StoreConfig config, PublicUrls urls,
                    SmartConfiguration smart) {
-        this.apiConfig = apiConfig;
+        this.urls = urls;
         this.smart = smart;
         this.store = store;
         this.bundles = bundles;
@@ -102,7 +102,7 @@ public class FhirApi {
      * X-Forwarded-* headers) and, when auth is on, the SMART security element naming the token endpoint.
      */
     Response metadata(UriInfo uri, HttpHeaders headers, HttpServerRequest request, String tenant) {
-        String base = BaseUrls.of(apiConfig, uri, headers).fhirBase(tenant, !DEFAULT_TENANT.equals(tenant));
+        String base = BaseUrls.of(urls, uri, headers).fhirBase(tenant, !DEFAULT_TENANT.equals(tenant));
         ObjectNode statement = Capabilities.statement(base, "0.1.0");
         if (smart.enabled()) {
             ((ObjectNode) statement.withArray("rest").get(0)).set("security", smart.capabilitySecurity(request));

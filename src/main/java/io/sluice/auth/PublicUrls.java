@@ -4,6 +4,7 @@ import io.sluice.config.ApiConfig;
 import io.vertx.core.http.HttpServerRequest;
 import jakarta.enterprise.context.ApplicationScoped;
 
+import java.util.function.Function;
 import java.util.regex.Pattern;
 
 /**
@@ -41,26 +42,39 @@ public class PublicUrls {
         if (configuredBase != null) {
             return configuredBase;
         }
-        String scheme = trustForwarded ? first(request.getHeader("X-Forwarded-Proto")) : null;
+        String host = request.getHeader("Host");
+        if (host == null || !HOST.matcher(host).matches()) {
+            var a = request.localAddress();
+            host = a == null ? "localhost" : a.hostAddress() + ":" + a.port();
+        }
+        return base(request::getHeader, request.scheme(), host);
+    }
+
+    /**
+     * {@link #base(HttpServerRequest)} for a request known by its headers, its own scheme and its own
+     * {@code host[:port]} (the one algorithm behind every absolute URL this server hands out: token
+     * endpoint and audience, status and manifest URLs, CapabilityStatement).
+     */
+    public String base(Function<String, String> header, String ownScheme, String ownHost) {
+        if (configuredBase != null) {
+            return configuredBase;
+        }
+        String scheme = trustForwarded ? first(header.apply("X-Forwarded-Proto")) : null;
         if (!"http".equalsIgnoreCase(scheme) && !"https".equalsIgnoreCase(scheme)) {
-            scheme = request.scheme() == null ? "http" : request.scheme();
+            scheme = ownScheme == null ? "http" : ownScheme;
         }
         scheme = scheme.toLowerCase(java.util.Locale.ROOT);
-        String host = trustForwarded ? first(request.getHeader("X-Forwarded-Host")) : null;
+        String host = trustForwarded ? first(header.apply("X-Forwarded-Host")) : null;
         if (host != null && HOST.matcher(host).matches()) {
-            String port = first(request.getHeader("X-Forwarded-Port"));
+            String port = first(header.apply("X-Forwarded-Port"));
             if (port != null && PORT.matcher(port).matches() && !host.matches(".*:[0-9]+$")
                     && !("https".equals(scheme) && "443".equals(port)) && !("http".equals(scheme) && "80".equals(port))) {
                 host = host + ":" + port;
             }
         } else {
-            host = request.getHeader("Host");
-            if (host == null || !HOST.matcher(host).matches()) {
-                var a = request.localAddress();
-                host = a == null ? "localhost" : a.hostAddress() + ":" + a.port();
-            }
+            host = ownHost;
         }
-        String prefix = trustForwarded ? first(request.getHeader("X-Forwarded-Prefix")) : null;
+        String prefix = trustForwarded ? first(header.apply("X-Forwarded-Prefix")) : null;
         prefix = prefix != null && PREFIX.matcher(prefix).matches() ? stripSlash(prefix) : "";
         return scheme + "://" + host + prefix;
     }

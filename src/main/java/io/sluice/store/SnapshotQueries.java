@@ -305,30 +305,37 @@ public class SnapshotQueries {
         }));
     }
 
-    /** Every resource type with at least one version in the tenant (loose index scan), sorted. */
+    /** Every resource type with at least one version in the tenant, sorted. */
     public Uni<List<String>> typesPresent(String tenant) {
-        return translated(pool.preparedQuery("""
-                WITH RECURSIVE t(rt) AS (
-                    SELECT min(resource_type) FROM resource_version WHERE tenant = $1
-                  UNION ALL
-                    SELECT (SELECT min(resource_type) FROM resource_version WHERE tenant = $1 AND resource_type > t.rt)
-                    FROM t WHERE t.rt IS NOT NULL
-                )
-                SELECT rt FROM t WHERE rt IS NOT NULL ORDER BY rt
-                """).execute(Tuple.of(tenant)).map(SnapshotQueries::strings));
+        return distinctTypes(TYPES_OF_VERSIONS, tenant);
     }
 
     /** Every resource type with at least one patient compartment membership in the tenant, sorted. */
     public Uni<List<String>> compartmentTypes(String tenant) {
-        return translated(pool.preparedQuery("""
+        return distinctTypes(TYPES_OF_COMPARTMENTS, tenant);
+    }
+
+    /**
+     * The distinct resource types of a tenant in a table whose index starts (tenant, resource_type, ...):
+     * a loose index scan, one index probe per type instead of a pass over the rows.
+     */
+    private static String distinctTypesOf(String table) {
+        return """
                 WITH RECURSIVE t(rt) AS (
-                    SELECT min(resource_type) FROM resource_compartment WHERE tenant = $1
+                    SELECT min(resource_type) FROM %1$s WHERE tenant = $1
                   UNION ALL
-                    SELECT (SELECT min(resource_type) FROM resource_compartment WHERE tenant = $1 AND resource_type > t.rt)
+                    SELECT (SELECT min(resource_type) FROM %1$s WHERE tenant = $1 AND resource_type > t.rt)
                     FROM t WHERE t.rt IS NOT NULL
                 )
                 SELECT rt FROM t WHERE rt IS NOT NULL ORDER BY rt
-                """).execute(Tuple.of(tenant)).map(SnapshotQueries::strings));
+                """.formatted(table);
+    }
+
+    private static final String TYPES_OF_VERSIONS = distinctTypesOf("resource_version");
+    private static final String TYPES_OF_COMPARTMENTS = distinctTypesOf("resource_compartment");
+
+    private Uni<List<String>> distinctTypes(String sql, String tenant) {
+        return translated(pool.preparedQuery(sql).execute(Tuple.of(tenant)).map(SnapshotQueries::strings));
     }
 
     /** Whether a resource exists (is visible) at {@code at}. */

@@ -218,6 +218,12 @@ class FhirCrudTest {
                 .body("rest[0].security", org.hamcrest.Matchers.nullValue());
         given().header("X-Forwarded-Proto", "https").header("X-Forwarded-Host", "fhir.example.org")
                 .get("/fhir/metadata").then().statusCode(200).body("implementation.url", equalTo("https://fhir.example.org/fhir"));
+        // the same root as the token endpoint's (auth.PublicUrls): port and prefix from the proxy, default port dropped
+        given().header("X-Forwarded-Proto", "https").header("X-Forwarded-Host", "fhir.example.org")
+                .header("X-Forwarded-Port", "8443").header("X-Forwarded-Prefix", "/sluice/")
+                .get("/fhir/metadata").then().statusCode(200).body("implementation.url", equalTo("https://fhir.example.org:8443/sluice/fhir"));
+        given().header("X-Forwarded-Proto", "https").header("X-Forwarded-Host", "fhir.example.org").header("X-Forwarded-Port", "443")
+                .get("/fhir/metadata").then().statusCode(200).body("implementation.url", equalTo("https://fhir.example.org/fhir"));
     }
 
     @Test
