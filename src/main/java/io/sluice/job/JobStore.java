@@ -7,6 +7,7 @@ import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.RowSet;
+import io.vertx.mutiny.sqlclient.SqlClient;
 import io.vertx.mutiny.sqlclient.SqlConnection;
 import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -391,17 +392,22 @@ public class JobStore {
     private Uni<Void> fenced(Pool p, Lease lease, String sql, Tuple args) {
         return translated(p.preparedQuery(sql).execute(args).chain(rows -> rows.rowCount() == 1
                 ? Uni.createFrom().voidItem()
-                : lost(lease)));
+                : lost(p, lease)));
     }
 
     private <T> Uni<T> inFencedTransaction(Lease lease, Function<SqlConnection, Uni<T>> work) {
         return translated(pool.withTransaction(conn -> conn.preparedQuery(FENCE)
                 .execute(Tuple.of(lease.jobId(), lease.workerId(), lease.fencingToken(), Sql.ts(now())))
-                .chain(rows -> rows.rowCount() == 1 ? work.apply(conn) : lost(lease))));
+                .chain(rows -> rows.rowCount() == 1 ? work.apply(conn) : lost(conn, lease))));
     }
 
-    private <T> Uni<T> lost(Lease lease) {
-        return pool.preparedQuery("SELECT status FROM export_job WHERE id = $1").execute(Tuple.of(lease.jobId()))
+    /**
+     * Why a fenced write found no row of its lease: the job's status says whether it finished, was
+     * cancelled or went to another worker. Asked on {@code client}, the fenced write's own connection
+     * when it runs in a transaction, so the answer never waits for a second connection.
+     */
+    private <T> Uni<T> lost(SqlClient client, Lease lease) {
+        return client.preparedQuery("SELECT status FROM export_job WHERE id = $1").execute(Tuple.of(lease.jobId()))
                 .onFailure().recoverWithItem((RowSet<Row>) null)
                 .chain(rows -> {
                     LeaseLostException.Reason reason;

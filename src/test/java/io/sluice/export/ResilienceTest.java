@@ -177,9 +177,26 @@ class ResilienceTest extends WorkerTestBase {
         assertTrue(parts.get() > 4);
     }
 
-    /** Regression (chaos SIGSTOP): a stale worker that finalizes a part after the job completed leaves no orphan file. */
+    @jakarta.inject.Inject
+    io.micrometer.core.instrument.MeterRegistry meters;
+
+    private double counter(String name, String... tags) {
+        var c = meters.find(name).tags(tags).counter();
+        return c == null ? 0 : c.count();
+    }
+
+    private double leasesLost() {
+        return meters.find("sluice.lease.lost").counters().stream().mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
+    }
+
+    /**
+     * Regression (chaos SIGSTOP): a stale worker that finalizes a part after the job completed leaves no
+     * orphan file. The reclaim and the stale worker's lost lease show in the metrics operators alert on.
+     */
     @Test
     void staleWorkerPartFinalizedAfterTheJobCompletedIsDeleted() throws Exception {
+        double reclaimsBefore = counter("sluice.lease.reclaims");
+        double lostBefore = leasesLost();
         String tenant = tenant();
         populate(tenant, 30);
         ExportWorker stale = worker("frozen", small().withLease(Duration.ofSeconds(60), Duration.ofSeconds(30)));
@@ -214,6 +231,9 @@ class ResilienceTest extends WorkerTestBase {
         assertEquals(0, stale.activeCount());
         assertEquals("complete", status(job.id()));
         assertExactlyOnce(tenant, job.id());
+        assertEquals(reclaimsBefore + 1, counter("sluice.lease.reclaims"), 0.001, "the rescuer's claim was a reclaim");
+        // RECLAIMED or FINISHED, by when its other lane's next fenced write came: once per run either way
+        assertEquals(lostBefore + 1, leasesLost(), 0.001, "the stale worker lost its lease once");
     }
 
     @Test
