@@ -41,7 +41,10 @@ public final class ServiceProcesses {
         return start(name, outputDir, log, started, List.of());
     }
 
-    /** Like {@link #start(String, Path, Path, List)} with more {@code -Dkey=value} settings. */
+    /**
+     * Like {@link #start(String, Path, Path, List)} with more settings: {@code key=value} for
+     * {@code -Dkey=value}, or a JVM option such as {@code -Xmx192m} (default heap: 160 MiB).
+     */
     public static Process start(String name, Path outputDir, Path log, List<Process> started, List<String> settings)
             throws Exception {
         List<String> cmd = new ArrayList<>();
@@ -51,7 +54,9 @@ public final class ServiceProcesses {
             cmd.add(nativeImage);
         } else {
             cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-            cmd.add("-Xmx160m");
+            if (settings.stream().noneMatch(x -> x.startsWith("-Xmx"))) {
+                cmd.add("-Xmx160m");
+            }
         }
         cmd.addAll(List.of(
                 "-Dsluice.db.url=" + PostgresTestResource.databaseUrl(),
@@ -67,7 +72,13 @@ public final class ServiceProcesses {
                 "-Dsluice.export.heartbeat=PT1S",
                 "-Dsluice.db.idle-in-transaction-timeout=2s"));
         for (String setting : settings) {
-            cmd.add("-D" + setting);
+            if (setting.startsWith("-X")) {
+                if (!useNative) {
+                    cmd.add(setting); // a JVM option (heap size)
+                }
+            } else {
+                cmd.add("-D" + setting);
+            }
         }
         if (!useNative) {
             Path jar = Path.of("target", "quarkus-app", "quarkus-run.jar");
