@@ -573,9 +573,9 @@ final class JobRun {
                 : fetch(sel, phase, renderer, phase.readCursor, pageLimit(phase));
         return next.chain(page -> {
             checkStopped();
-            boolean last = page.rows() < page.limit();
+            boolean last = !page.more();
             if (!last) {
-                phase.storedBytesPerRow = Math.max(1, page.storedBytes() / page.rows());
+                phase.storedBytesPerRow = Math.max(1, page.storedBytes() / Math.max(1, page.rows()));
                 phase.readAhead = fetch(sel, phase, renderer, page.lastId(), pageLimit(phase))
                         .subscribeAsCompletionStage();
             }
@@ -598,15 +598,18 @@ final class JobRun {
      * One page: its rendered lines, or (rows as stored) the database-joined {@code blob}; the rows read,
      * the row limit it was read with, the size of the rows as stored and the id of the last row.
      */
-    private record Page(List<Line> lines, SnapshotQueries.PageBlob blob, int rows, int limit, long storedBytes, String lastId) {
+    private record Page(List<Line> lines, SnapshotQueries.PageBlob blob, int rows, boolean more, long storedBytes, String lastId) {
 
         static Page of(List<Line> lines, int limit, long storedBytes) {
-            return new Page(lines, null, lines.size(), limit, storedBytes, lines.isEmpty() ? null : lines.get(lines.size() - 1).id());
+            return new Page(lines, null, lines.size(), lines.size() >= limit, storedBytes,
+                    lines.isEmpty() ? null : lines.get(lines.size() - 1).id());
         }
 
+        /** A joined page; more follow when it was full or cut short by the byte budget. */
         static Page of(SnapshotQueries.PageBlob blob, int limit) {
             int n = blob.ids().length;
-            return new Page(List.of(), blob, n, limit, blob.lines().length() - n, n == 0 ? null : blob.ids()[n - 1]);
+            return new Page(List.of(), blob, n, blob.scanned() >= limit || n < blob.scanned(), blob.lines().length() - n,
+                    n == 0 ? null : blob.ids()[n - 1]);
         }
     }
 
@@ -618,7 +621,8 @@ final class JobRun {
                             limit, 0));
         }
         if (renderer == Renderer.STORED) {
-            return engine.snapshots.pageBlob(sel, type, afterId, limit, phase.byMembers).map(blob -> Page.of(blob, limit));
+            return engine.snapshots.pageBlob(sel, type, afterId, limit, settings.pageMaxBytes(), phase.byMembers)
+                    .map(blob -> Page.of(blob, limit));
         }
         return engine.snapshots.page(sel, type, afterId, limit, phase.byMembers).map(rows -> {
             List<Line> lines = new ArrayList<>(rows.size());

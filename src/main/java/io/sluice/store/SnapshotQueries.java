@@ -39,13 +39,17 @@ public class SnapshotQueries {
     /**
      * A page as one buffer: the rows' ids in id order, each row's stored size in bytes, and their
      * contents as UTF-8, each followed by '\n' (NDJSON, ready for a file). PostgreSQL joins the rows,
-     * so the client decodes one value per page instead of three per row.
+     * so the client decodes one value per page instead of three per row. {@code scanned}: rows the page
+     * query found; the joined ones are its first rows up to the byte budget (at least one).
      */
-    public record PageBlob(String[] ids, int[] sizes, Buffer lines) {
+    public record PageBlob(String[] ids, int[] sizes, Buffer lines, int scanned) {
 
-        static final PageBlob EMPTY = new PageBlob(new String[0], new int[0], Buffer.buffer());
+        static final PageBlob EMPTY = new PageBlob(new String[0], new int[0], Buffer.buffer(), 0);
 
         public PageBlob {
+            if (ids.length > scanned) {
+                throw new IllegalStateException("page blob of " + ids.length + " rows out of " + scanned + " scanned");
+            }
             long total = ids.length;
             for (int size : sizes) {
                 total += size;
@@ -71,7 +75,7 @@ public class SnapshotQueries {
             for (int i = 0; i < sizes.length; i++) {
                 sizes[i] = boxed[i];
             }
-            return new PageBlob(ids, sizes, r.getBuffer(2));
+            return new PageBlob(ids, sizes, r.getBuffer(2), r.getInteger(3));
         }
     }
 
@@ -206,10 +210,15 @@ public class SnapshotQueries {
      */
     private static String blobOf(String page) {
         return """
-                SELECT array_agg(p.id) AS ids, array_agg(octet_length(p.content)) AS sizes,
-                       string_agg(p.content || '\\x0a'::bytea, ''::bytea) AS lines
+                SELECT array_agg(q.id) FILTER (WHERE q.before < $11) AS ids,
+                       array_agg(octet_length(q.content)) FILTER (WHERE q.before < $11) AS sizes,
+                       string_agg(q.content || '\\x0a'::bytea, ''::bytea) FILTER (WHERE q.before < $11) AS lines,
+                       count(*)::int AS scanned
                 FROM (
-                """ + page + ") p";
+                    SELECT p.id, p.content, coalesce(sum(octet_length(p.content)) OVER (ORDER BY p.id
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+                    FROM (
+                """ + page + ") p) q";
     }
 
     private static final String PAGE_BLOB = blobOf(PAGE);
@@ -277,9 +286,14 @@ public class SnapshotQueries {
         return byMembers ? memberQuery : scanQuery;
     }
 
-    /** {@link #page} as one {@link PageBlob}: the same rows, joined by PostgreSQL. */
-    public Uni<PageBlob> pageBlob(Selection s, String type, String afterId, int limit, boolean byMembers) {
-        return translated(pool.preparedQuery(pageQuery(s, byMembers, MEMBER_PAGE_BLOB, PAGE_BLOB)).execute(args(s, type, afterId, limit))
+    /**
+     * {@link #page} as one {@link PageBlob}: the same rows, joined by PostgreSQL, but only as many as fit
+     * in {@code maxBytes} (at least one), so even the first page of a type of large resources stays
+     * bounded, whatever the row limit.
+     */
+    public Uni<PageBlob> pageBlob(Selection s, String type, String afterId, int limit, long maxBytes, boolean byMembers) {
+        return translated(pool.preparedQuery(pageQuery(s, byMembers, MEMBER_PAGE_BLOB, PAGE_BLOB))
+                .execute(args(s, type, afterId, limit).addLong(maxBytes))
                 .map(rows -> PageBlob.from(rows.iterator().next())));
     }
 

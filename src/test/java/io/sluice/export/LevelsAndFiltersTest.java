@@ -240,6 +240,32 @@ class LevelsAndFiltersTest extends WorkerTestBase {
         assertTrue(want.size() > 20, "a real cohort: " + want);
     }
 
+    /**
+     * A joined page holds the rows that fit in the byte budget (at least one) from the first page of a
+     * type on, whatever the row limit, and says how many rows the page query found.
+     */
+    @Test
+    void joinedPagesStopAtTheByteBudgetFromTheFirstPage() throws Exception {
+        String tenant = tenant();
+        try (var fx = new ResourceFixture(tenant)) {
+            clinic(fx);
+        }
+        var sel = io.sluice.store.SnapshotQueries.Selection.system(tenant, Instant.now(), null, null);
+        var all = snapshots.pageBlob(sel, "Observation", null, 1000, Long.MAX_VALUE, false).await().atMost(T);
+        assertEquals(8, all.ids().length);
+        assertEquals(8, all.scanned());
+        var one = snapshots.pageBlob(sel, "Observation", null, 1000, 1, false).await().atMost(T);
+        assertEquals(List.of(all.ids()[0]), List.of(one.ids()));
+        assertEquals(8, one.scanned());
+        long budget = all.sizes()[0] + all.sizes()[1] + 1;
+        var three = snapshots.pageBlob(sel, "Observation", null, 1000, budget, false).await().atMost(T);
+        assertEquals(List.of(all.ids()).subList(0, 3), List.of(three.ids()));
+        assertEquals(all.lines().slice(0, all.sizes()[0] + all.sizes()[1] + all.sizes()[2] + 3).toString(), three.lines().toString());
+        var limited = snapshots.pageBlob(sel, "Observation", null, 5, Long.MAX_VALUE, false).await().atMost(T);
+        assertEquals(5, limited.scanned());
+        assertEquals(5, limited.ids().length);
+    }
+
     /** Every page of a type, as id/version, following the keyset cursor. */
     private List<String> allPages(io.sluice.store.SnapshotQueries.Selection sel, String type, int limit, boolean byMembers) {
         List<String> out = new java.util.ArrayList<>();
