@@ -331,7 +331,8 @@ final class JobRun {
      */
     private Uni<Selection> cohort(String[] patients, String[] fullHistory) {
         ExportRequest r = job.request();
-        return engine.snapshots.count(Selection.system(job.tenant(), job.transactionTime(), null, null), "Patient")
+        return engine.snapshots.systemCounts(Selection.system(job.tenant(), job.transactionTime(), null, null), List.of("Patient"))
+                .map(counts -> counts.get("Patient"))
                 .map(live -> new Selection(job.tenant(), job.transactionTime(), r.since(), r.until(), true, patients, fullHistory,
                         (long) (patients.length + fullHistory.length) * SMALL_COHORT_DIVISOR <= live));
     }
@@ -377,6 +378,16 @@ final class JobRun {
         Map<String, Optional<Long>> out = java.util.Collections.synchronizedMap(new java.util.TreeMap<>());
         if (types.isEmpty()) {
             return Uni.createFrom().item(out);
+        }
+        if (!sel.compartment()) {
+            // one pass over the resource heads for every type (a count per type passed over all versions)
+            List<String> counted = settings.countTotals()
+                    ? types.stream().filter(t -> !job.request().typeFilters().containsKey(t)).toList() : List.of();
+            return engine.snapshots.systemCounts(sel, counted).map(counts -> {
+                Map<String, Optional<Long>> totals = new java.util.TreeMap<>();
+                types.forEach(t -> totals.put(t, Optional.ofNullable(counts.get(t))));
+                return totals;
+            });
         }
         return Multi.createFrom().iterable(types)
                 .onItem().transformToUni(type -> settings.countTotals() && !job.request().typeFilters().containsKey(type)

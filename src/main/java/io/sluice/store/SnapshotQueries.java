@@ -14,7 +14,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * Export reads of the resource store as of a snapshot instant T (docs/architecture.md): a version is
@@ -66,16 +68,17 @@ public class SnapshotQueries {
         }
 
         static PageBlob from(Row r) {
-            String[] ids = r.getArrayOfStrings(0);
-            if (ids == null) {
+            String joinedIds = r.getString(1);
+            if (joinedIds == null) {
                 return EMPTY;
             }
-            Integer[] boxed = r.getArrayOfIntegers(1);
+            Integer[] boxed = r.getArrayOfIntegers(2);
             int[] sizes = new int[boxed.length];
             for (int i = 0; i < sizes.length; i++) {
                 sizes[i] = boxed[i];
             }
-            return new PageBlob(ids, sizes, r.getBuffer(2), r.getInteger(3));
+            // ids never contain a space ([A-Za-z0-9\-.]{1,64})
+            return new PageBlob(joinedIds.split(" ", -1), sizes, r.getBuffer(0), r.getInteger(3));
         }
     }
 
@@ -206,13 +209,15 @@ public class SnapshotQueries {
     /**
      * A page query as one row ({@link PageBlob}). The aggregates take the rows in the order the page
      * query returns them (id order: a plain aggregate over an ordered, limited subquery keeps it), which
-     * {@link PageBlob} checks rather than trusts.
+     * {@link PageBlob} checks rather than trusts. The ids come as one space-separated text, not a
+     * {@code text[]}: beside the joined contents, {@code array_agg} of the ids made the page query
+     * three to four times as expensive for PostgreSQL (docs/benchmarks.md).
      */
     private static String blobOf(String page) {
         return """
-                SELECT array_agg(q.id) FILTER (WHERE q.before < $11) AS ids,
+                SELECT string_agg(q.content || '\\x0a'::bytea, ''::bytea) FILTER (WHERE q.before < $11) AS lines,
+                       string_agg(q.id, ' ') FILTER (WHERE q.before < $11) AS ids,
                        array_agg(octet_length(q.content)) FILTER (WHERE q.before < $11) AS sizes,
-                       string_agg(q.content || '\\x0a'::bytea, ''::bytea) FILTER (WHERE q.before < $11) AS lines,
                        count(*)::int AS scanned
                 FROM (
                     SELECT p.id, p.content, coalesce(sum(octet_length(p.content)) OVER (ORDER BY p.id
@@ -301,6 +306,53 @@ public class SnapshotQueries {
     public Uni<Long> count(Selection s, String type) {
         return translated(pool.preparedQuery(s.smallCohort() ? MEMBER_COUNT : COUNT).execute(args(s, type, null, 0))
                 .map(rows -> rows.iterator().next().getLong("n")));
+    }
+
+    /**
+     * Per-type counts of a system-level selection, in one pass over the resource heads instead of one
+     * pass over every version per type: a head last written at or before {@code $2} (the snapshot) is the
+     * version visible then, so it counts unless it is a tombstone or outside {@code [since, until]}; only
+     * heads written after the snapshot need a probe for the version they had then. Exact, because the
+     * snapshot lock (see {@link VersionWriter}) makes every write either committed before the snapshot
+     * instant or stamped after it.
+     */
+    private static final String SYSTEM_COUNTS = """
+            SELECT h.resource_type, count(*) AS n FROM resource h
+            WHERE h.tenant = $1 AND h.resource_type = ANY($5::text[])
+              AND CASE WHEN h.last_updated <= $2
+                       THEN NOT h.deleted AND ($3::timestamptz IS NULL OR h.last_updated >= $3)
+                            AND ($4::timestamptz IS NULL OR h.last_updated <= $4)
+                       ELSE EXISTS (
+                            SELECT 1 FROM resource_version v
+                            WHERE v.tenant = h.tenant AND v.resource_type = h.resource_type AND v.id = h.id
+                              AND v.valid_from <= $2 AND (v.valid_to IS NULL OR v.valid_to > $2) AND NOT v.deleted
+                              AND ($3::timestamptz IS NULL OR v.valid_from >= $3)
+                              AND ($4::timestamptz IS NULL OR v.valid_from <= $4))
+                  END
+            GROUP BY h.resource_type
+            """;
+
+    /**
+     * {@link #count} of each of {@code types} for a system-level selection (no compartment), in one
+     * statement; a type without resources counts 0.
+     */
+    public Uni<Map<String, Long>> systemCounts(Selection s, List<String> types) {
+        if (s.compartment()) {
+            throw new IllegalArgumentException("system counts need a system-level selection");
+        }
+        Map<String, Long> out = new TreeMap<>();
+        types.forEach(t -> out.put(t, 0L));
+        if (types.isEmpty()) {
+            return Uni.createFrom().item(out);
+        }
+        return translated(pool.preparedQuery(SYSTEM_COUNTS)
+                .execute(Tuple.of(s.tenant(), Sql.ts(s.at()), Sql.ts(s.since()), Sql.ts(s.until()), types.toArray(String[]::new)))
+                .map(rows -> {
+                    for (Row r : rows) {
+                        out.put(r.getString(0), r.getLong(1));
+                    }
+                    return out;
+                }));
     }
 
     /**
