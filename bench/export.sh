@@ -26,11 +26,8 @@ kick() { # path -> status url
   curl -fsS -D - -o /dev/null -H 'Prefer: respond-async' -H 'Accept: application/fhir+json' "http://127.0.0.1:$PORT$1" \
     | tr -d '\r' | sed -n 's#^[Cc]ontent-[Ll]ocation: ##p'
 }
-await() { # status url -> writes manifest to $2
-  while :; do
-    code=$(curl -s -o "$2" -w '%{http_code}' "$1"); [ "$code" = 200 ] && return 0
-    [ "$code" = 202 ] || { echo "status $code: $(cat "$2")" >&2; return 1; }; sleep 0.02
-  done
+await() { # status url -> writes manifest to $2 (one Python poller with a kept-alive connection, every 20 ms)
+  python3 "$ROOT/bench/poll.py" "$1" "$2" 0.02
 }
 count_manifest() { python3 -c "import json,sys;m=json.load(open(sys.argv[1]));print(sum(o.get('count',0) for o in m['output']))" "$1"; }
 timed_export() { # name path -> sets SECS COUNT
