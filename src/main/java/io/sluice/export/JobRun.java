@@ -58,6 +58,8 @@ final class JobRun {
     static final int SMALL_COHORT_DIVISOR = 4;
     /** A rendered line at least this large goes to its part as it is, not copied into a segment buffer. */
     static final int OWN_PIECE_BYTES = 1 << 20;
+    /** Fewest characters read per slice of a resource too large for a page (see {@link #writeHuge}). */
+    static final int MIN_SLICE_CHARS = 4096;
 
     final ClaimedJob job;
     private final ExportWorker worker;
@@ -500,8 +502,15 @@ final class JobRun {
         }
     }
 
-    /** Lines of one page that go into the same part; {@code closesPart} when the part is full after them. */
-    private record Segment(List<Buffer> pieces, long count, String lastId, boolean closesPart) {
+    /**
+     * Lines of one page that go into the same part; {@code closesPart} when the part is full after them.
+     * {@code hugeId}: instead of pieces, the one resource too large for a page, written slice by slice.
+     */
+    private record Segment(List<Buffer> pieces, long count, String lastId, boolean closesPart, String hugeId) {
+
+        Segment(List<Buffer> pieces, long count, String lastId, boolean closesPart) {
+            this(pieces, count, lastId, closesPart, null);
+        }
     }
 
     /**
@@ -586,13 +595,15 @@ final class JobRun {
             checkStopped();
             boolean last = !page.more();
             if (!last) {
-                phase.storedBytesPerRow = Math.max(1, page.storedBytes() / Math.max(1, page.rows()));
+                if (page.blob() == null || !page.blob().huge()) {
+                    phase.storedBytesPerRow = Math.max(1, page.storedBytes() / Math.max(1, page.rows()));
+                }
                 phase.readAhead = fetch(sel, phase, renderer, page.lastId(), pageLimit(phase))
                         .subscribeAsCompletionStage();
             }
             List<Segment> segments = page.blob() != null ? segment(phase, page.blob()) : segment(phase, page.lines());
             Uni<Void> written = Multi.createFrom().iterable(segments)
-                    .onItem().transformToUniAndConcatenate(s -> guarded(() -> writeSegment(phase, s)))
+                    .onItem().transformToUniAndConcatenate(s -> guarded(() -> writeSegment(sel, phase, s)))
                     .collect().last().replaceWithVoid();
             return written.chain(() -> last ? guarded(() -> finishPhase(phase)) : Uni.createFrom().voidItem())
                     .replaceWith(!last);
@@ -619,7 +630,11 @@ final class JobRun {
         /** A joined page; more follow when it was full or cut short by the byte budget. */
         static Page of(SnapshotQueries.PageBlob blob, int limit) {
             int n = blob.ids().length;
-            return new Page(List.of(), blob, n, blob.scanned() >= limit || n < blob.scanned(), blob.lines().length() - n,
+            long stored = 0;
+            for (int size : blob.sizes()) {
+                stored += size;
+            }
+            return new Page(List.of(), blob, n, blob.scanned() >= limit || n < blob.scanned(), stored,
                     n == 0 ? null : blob.ids()[n - 1]);
         }
     }
@@ -632,7 +647,8 @@ final class JobRun {
                             limit, 0));
         }
         if (renderer == Renderer.STORED) {
-            return engine.snapshots.pageBlob(sel, type, afterId, limit, settings.pageMaxBytes(), phase.byMembers)
+            return engine.snapshots.pageBlob(sel, type, afterId, limit, settings.pageMaxBytes(), settings.pageMaxBytes(),
+                            phase.byMembers)
                     .map(blob -> Page.of(blob, limit));
         }
         return engine.snapshots.page(sel, type, afterId, limit, phase.byMembers).map(rows -> {
@@ -707,6 +723,17 @@ final class JobRun {
     private List<Segment> segment(Phase phase, SnapshotQueries.PageBlob blob) {
         List<Segment> out = new ArrayList<>();
         String[] ids = blob.ids();
+        if (blob.huge()) {
+            phase.partLines++;
+            phase.partBytes += blob.sizes()[0] + 1L;
+            boolean full = phase.partLines >= settings.partMaxResources() || phase.partBytes >= settings.partMaxBytes();
+            if (full) {
+                phase.partLines = 0;
+                phase.partBytes = 0;
+            }
+            phase.readCursor = ids[0];
+            return List.of(new Segment(List.of(), 1, ids[0], full, ids[0]));
+        }
         int from = 0;
         int fromByte = 0;
         int atByte = 0;
@@ -737,10 +764,26 @@ final class JobRun {
                 job.lease().fencingToken());
     }
 
-    private Uni<Void> writeSegment(Phase phase, Segment s) {
+    private Uni<Void> writeSegment(Selection sel, Phase phase, Segment s) {
         Uni<PartWriter> writer = phase.writer != null ? Uni.createFrom().item(phase.writer) : openPart(phase);
-        return writer.chain(w -> writePieces(w, s.pieces(), 0, s.count()))
+        return writer.chain(w -> s.hugeId() != null ? writeHuge(sel, phase, w, s.hugeId(), 0)
+                        : writePieces(w, s.pieces(), 0, s.count()))
                 .chain(() -> s.closesPart() ? closePart(phase, s.lastId(), false) : Uni.createFrom().voidItem());
+    }
+
+    /**
+     * Writes one resource too large for a page as its line, slice by slice ({@code page-max-bytes} / 4
+     * characters, at least {@value #MIN_SLICE_CHARS}, so about {@code page-max-bytes} bytes each at
+     * most): memory stays bounded by the slice, whatever the resource's size.
+     */
+    private Uni<Void> writeHuge(Selection sel, Phase phase, PartWriter w, String id, int fromChar) {
+        int chars = (int) Math.max(MIN_SLICE_CHARS, Math.min(Integer.MAX_VALUE / 4, settings.pageMaxBytes() / 4));
+        return engine.snapshots.contentSlice(sel, phase.row.resourceType(), id, fromChar, chars).chain(slice -> {
+            checkStopped();
+            Uni<Void> written = slice.bytes().length() > 0 ? w.write(slice.bytes(), 0) : Uni.createFrom().voidItem();
+            return slice.last() ? written.chain(() -> w.write(Buffer.buffer(1).appendByte(NEWLINE), 1))
+                    : written.chain(() -> writeHuge(sel, phase, w, id, fromChar + chars));
+        });
     }
 
     /** Writes the pieces in order; the segment's line count goes with the last one. */

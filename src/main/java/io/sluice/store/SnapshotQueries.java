@@ -42,19 +42,24 @@ public class SnapshotQueries {
      * A page as one buffer: the rows' ids in id order, each row's stored size in bytes, and their
      * contents as UTF-8, each followed by '\n' (NDJSON, ready for a file). PostgreSQL joins the rows,
      * so the client decodes one value per page instead of three per row. {@code scanned}: rows the page
-     * query found; the joined ones are its first rows up to the byte budget (at least one).
+     * query found; the joined ones are its first rows up to the byte budget (at least one). {@code huge}:
+     * the page is one row too large to travel in a page, by reference (id and size, no lines); its
+     * content is read with {@link SnapshotQueries#contentSlice}.
      */
-    public record PageBlob(String[] ids, int[] sizes, Buffer lines, int scanned) {
+    public record PageBlob(String[] ids, int[] sizes, Buffer lines, int scanned, boolean huge) {
 
-        static final PageBlob EMPTY = new PageBlob(new String[0], new int[0], Buffer.buffer(), 0);
+        static final PageBlob EMPTY = new PageBlob(new String[0], new int[0], Buffer.buffer(), 0, false);
 
         public PageBlob {
             if (ids.length > scanned) {
                 throw new IllegalStateException("page blob of " + ids.length + " rows out of " + scanned + " scanned");
             }
-            long total = ids.length;
+            if (huge && (ids.length != 1 || lines.length() != 0)) {
+                throw new IllegalStateException("a huge row comes alone and by reference, not in a page of " + ids.length);
+            }
+            long total = huge ? 0 : ids.length;
             for (int size : sizes) {
-                total += size;
+                total += huge ? 0 : size;
             }
             if (sizes.length != ids.length || total != lines.length()) {
                 throw new IllegalStateException("page blob of " + ids.length + " ids, " + sizes.length + " sizes and "
@@ -78,7 +83,8 @@ public class SnapshotQueries {
                 sizes[i] = boxed[i];
             }
             // ids never contain a space ([A-Za-z0-9\-.]{1,64})
-            return new PageBlob(joinedIds.split(" ", -1), sizes, r.getBuffer(0), r.getInteger(3));
+            boolean huge = r.getBoolean(4);
+            return new PageBlob(joinedIds.split(" ", -1), sizes, huge ? Buffer.buffer() : r.getBuffer(0), r.getInteger(3), huge);
         }
     }
 
@@ -141,10 +147,19 @@ public class SnapshotQueries {
                   %s))
             """;
 
-    private static final String PAGE = """
-            SELECT v.id, v.version_id, convert_to(v.content, 'UTF8') AS content FROM resource_version v
-            WHERE
-            """ + VISIBLE + IN_COMPARTMENT.formatted("OFFSET 0") + """
+    /** The content column of the page queries: the stored JSON as UTF-8 bytes. */
+    private static final String CONTENT = "convert_to(v.content, 'UTF8') AS content";
+
+    /**
+     * {@link #CONTENT} in a joined page: rows over {@code $12} bytes are not read (their size comes from
+     * the TOAST header, without decompressing), so a huge resource never travels in a page; its size
+     * ({@code raw_size}) still counts.
+     */
+    private static final String CONTENT_UNLESS_HUGE = "CASE WHEN octet_length(v.content) <= $12::int8 "
+            + "THEN convert_to(v.content, 'UTF8') END AS content, octet_length(v.content) AS raw_size";
+
+    private static final String PAGE = "SELECT v.id, v.version_id, " + CONTENT + " FROM resource_version v\nWHERE\n"
+            + VISIBLE + IN_COMPARTMENT.formatted("OFFSET 0") + """
             ORDER BY v.id
             LIMIT $10
             """;
@@ -191,10 +206,8 @@ public class SnapshotQueries {
      * exported rows are read. Same result as {@link #PAGE}; its cost per page grows with the type's
      * remaining hits, so callers use it for types with a bounded count (see {@link #page}).
      */
-    private static final String MEMBER_PAGE = MEMBER_HITS.formatted("ORDER BY c.id, c.version_id") + """
-            SELECT h.id, v.version_id, convert_to(v.content, 'UTF8') AS content
-            FROM hits h
-            """ + HIT_VISIBLE + """
+    private static final String MEMBER_PAGE = MEMBER_HITS.formatted("ORDER BY c.id, c.version_id")
+            + "SELECT h.id, v.version_id, " + CONTENT + "\nFROM hits h\n" + HIT_VISIBLE + """
             ORDER BY h.id
             LIMIT $10
             """;
@@ -211,19 +224,29 @@ public class SnapshotQueries {
      * query returns them (id order: a plain aggregate over an ordered, limited subquery keeps it), which
      * {@link PageBlob} checks rather than trusts. The ids come as one space-separated text, not a
      * {@code text[]}: beside the joined contents, {@code array_agg} of the ids made the page query
-     * three to four times as expensive for PostgreSQL (docs/benchmarks.md).
+     * three to four times as expensive for PostgreSQL (docs/benchmarks.md). A page stops before the
+     * first row over {@code $12} bytes; when that row is the page's first, the page is that row alone,
+     * by reference ({@code huge}): its content is read in slices ({@link #contentSlice}).
      */
     private static String blobOf(String page) {
+        if (page.indexOf(CONTENT) < 0 || page.indexOf(CONTENT) != page.lastIndexOf(CONTENT)) {
+            throw new IllegalStateException("a page query selects its content column once");
+        }
         return """
-                SELECT string_agg(q.content || '\\x0a'::bytea, ''::bytea) FILTER (WHERE q.before < $11) AS lines,
-                       string_agg(q.id, ' ') FILTER (WHERE q.before < $11) AS ids,
-                       array_agg(octet_length(q.content)) FILTER (WHERE q.before < $11) AS sizes,
-                       count(*)::int AS scanned
+                SELECT string_agg(q.content || '\\x0a'::bytea, ''::bytea) FILTER (WHERE q.keep) AS lines,
+                       string_agg(q.id, ' ') FILTER (WHERE q.keep) AS ids,
+                       array_agg(coalesce(octet_length(q.content), q.raw_size)) FILTER (WHERE q.keep) AS sizes,
+                       count(*)::int AS scanned,
+                       coalesce(bool_or(q.content IS NULL) FILTER (WHERE q.keep), false) AS huge
                 FROM (
-                    SELECT p.id, p.content, coalesce(sum(octet_length(p.content)) OVER (ORDER BY p.id
-                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+                    SELECT p.id, p.content, p.raw_size,
+                           coalesce(sum(p.raw_size) OVER (ORDER BY p.id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) < $11
+                           AND (row_number() OVER upto = 1 OR NOT bool_or(p.content IS NULL) OVER upto) AS keep
                     FROM (
-                """ + page + ") p) q";
+                """ + page.replace(CONTENT, CONTENT_UNLESS_HUGE) + """
+                    ) p
+                    WINDOW upto AS (ORDER BY p.id ROWS UNBOUNDED PRECEDING)
+                ) q""";
     }
 
     private static final String PAGE_BLOB = blobOf(PAGE);
@@ -294,12 +317,38 @@ public class SnapshotQueries {
     /**
      * {@link #page} as one {@link PageBlob}: the same rows, joined by PostgreSQL, but only as many as fit
      * in {@code maxBytes} (at least one), so even the first page of a type of large resources stays
-     * bounded, whatever the row limit.
+     * bounded, whatever the row limit. A row over {@code hugeRowBytes} ends the page before it, or is
+     * the page alone, by reference ({@link PageBlob#huge}), when it comes first.
      */
-    public Uni<PageBlob> pageBlob(Selection s, String type, String afterId, int limit, long maxBytes, boolean byMembers) {
+    public Uni<PageBlob> pageBlob(Selection s, String type, String afterId, int limit, long maxBytes, long hugeRowBytes,
+                                  boolean byMembers) {
         return translated(pool.preparedQuery(pageQuery(s, byMembers, MEMBER_PAGE_BLOB, PAGE_BLOB))
-                .execute(args(s, type, afterId, limit).addLong(maxBytes))
+                .execute(args(s, type, afterId, limit).addLong(maxBytes).addLong(hugeRowBytes))
                 .map(rows -> PageBlob.from(rows.iterator().next())));
+    }
+
+    /**
+     * Characters {@code [from, from + count)} (0-based) of the content of the resource visible at the
+     * snapshot, as UTF-8; shorter at the end, empty past it. Slices by characters, so a multi-byte
+     * character is never cut; consecutive slices joined are the stored bytes.
+     */
+    public Uni<Slice> contentSlice(Selection s, String type, String id, int from, int count) {
+        return translated(pool.preparedQuery("""
+                SELECT convert_to(t.part, 'UTF8'), char_length(t.part) < $6 AS last
+                FROM (SELECT substring(v.content FROM $5::int + 1 FOR $6::int) AS part FROM resource_version v
+                      WHERE v.tenant = $1 AND v.resource_type = $2 AND v.id = $3
+                        AND v.valid_from <= $4 AND (v.valid_to IS NULL OR v.valid_to > $4) AND NOT v.deleted) t
+                """).execute(Tuple.of(s.tenant(), type, id, Sql.ts(s.at()), from, count)).map(rows -> {
+            if (rows.size() != 1) {
+                throw new IllegalStateException(type + "/" + id + " is not visible at the snapshot any more");
+            }
+            Row r = rows.iterator().next();
+            return new Slice(r.getBuffer(0), r.getBoolean(1));
+        }));
+    }
+
+    /** Part of a resource's content ({@link #contentSlice}); {@code last} when nothing follows it. */
+    public record Slice(Buffer bytes, boolean last) {
     }
 
     /** How many resources of a type {@link #page} would return in all. */

@@ -302,19 +302,81 @@ class LevelsAndFiltersTest extends WorkerTestBase {
             clinic(fx);
         }
         var sel = io.sluice.store.SnapshotQueries.Selection.system(tenant, Instant.now(), null, null);
-        var all = snapshots.pageBlob(sel, "Observation", null, 1000, Long.MAX_VALUE, false).await().atMost(T);
+        var all = snapshots.pageBlob(sel, "Observation", null, 1000, Long.MAX_VALUE, Long.MAX_VALUE, false).await().atMost(T);
         assertEquals(8, all.ids().length);
         assertEquals(8, all.scanned());
-        var one = snapshots.pageBlob(sel, "Observation", null, 1000, 1, false).await().atMost(T);
+        var one = snapshots.pageBlob(sel, "Observation", null, 1000, 1, Long.MAX_VALUE, false).await().atMost(T);
         assertEquals(List.of(all.ids()[0]), List.of(one.ids()));
         assertEquals(8, one.scanned());
         long budget = all.sizes()[0] + all.sizes()[1] + 1;
-        var three = snapshots.pageBlob(sel, "Observation", null, 1000, budget, false).await().atMost(T);
+        var three = snapshots.pageBlob(sel, "Observation", null, 1000, budget, Long.MAX_VALUE, false).await().atMost(T);
         assertEquals(List.of(all.ids()).subList(0, 3), List.of(three.ids()));
         assertEquals(all.lines().slice(0, all.sizes()[0] + all.sizes()[1] + all.sizes()[2] + 3).toString(), three.lines().toString());
-        var limited = snapshots.pageBlob(sel, "Observation", null, 5, Long.MAX_VALUE, false).await().atMost(T);
+        var limited = snapshots.pageBlob(sel, "Observation", null, 5, Long.MAX_VALUE, Long.MAX_VALUE, false).await().atMost(T);
         assertEquals(5, limited.scanned());
         assertEquals(5, limited.ids().length);
+    }
+
+    /**
+     * A resource over the page budget never travels in a page: the page before it stops short of it, it
+     * comes alone by reference, and the export writes it slice by slice. Multi-byte characters (2, 3
+     * and 4 bytes in UTF-8) straddle the slice boundaries; the exported lines are the stored bytes.
+     */
+    @Test
+    void resourcesOverThePageBudgetAreWrittenSliceBySliceIntact() throws Exception {
+        String tenant = tenant();
+        String mixed = "abc\u00e9\u20ac\ud83d\ude00\"\\".repeat(3000);   // 1-, 2-, 3- and 4-byte characters, two JSON escapes
+        try (var fx = new ResourceFixture(tenant)) {
+            fx.put("Patient", "p1", body("note", "x".repeat(20_000)), List.of("p1"));   // huge, first of its type
+            fx.put("Observation", "o-a", subject("p1", "status", "final"), List.of("p1"));
+            fx.put("Observation", "o-b", subject("p1", "valueString", mixed), List.of("p1"));
+            fx.put("Observation", "o-c", subject("p1", "status", "final"), List.of("p1"));
+            fx.put("Observation", "o-d", subject("p1", "valueString", "\u00e9".repeat(9_000)), List.of("p1"));
+            fx.put("Observation", "o-e", subject("p1", "status", "final"), List.of("p1"));
+        }
+        var sel = io.sluice.store.SnapshotQueries.Selection.system(tenant, Instant.now(), null, null);
+        long huge = 8192;
+        var first = snapshots.pageBlob(sel, "Observation", null, 1000, Long.MAX_VALUE, huge, false).await().atMost(T);
+        assertEquals(List.of("o-a"), List.of(first.ids()), "the page stops before the huge row");
+        assertFalse(first.huge());
+        var second = snapshots.pageBlob(sel, "Observation", "o-a", 1000, Long.MAX_VALUE, huge, false).await().atMost(T);
+        assertTrue(second.huge());
+        assertEquals(List.of("o-b"), List.of(second.ids()));
+        assertEquals(0, second.lines().length(), "by reference: no content in the page");
+        assertEquals(stored(tenant, "Observation", "o-b").length, second.sizes()[0]);
+
+        ExportJobView v = run(tenant, ExportLevel.SYSTEM, null, ExportRequest.all(), worker("huge", small().withPageMaxBytes(huge)));
+        for (String type : List.of("Observation", "Patient")) {
+            java.io.ByteArrayOutputStream want = new java.io.ByteArrayOutputStream();
+            for (String id : snapshot(tenant, v.transactionTime()).stream().filter(k -> k.startsWith(type + "/"))
+                    .map(k -> k.split("/")[1]).sorted().toList()) {
+                want.write(stored(tenant, type, id));
+                want.write('\n');
+            }
+            java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+            for (ExportJobView.Part p : v.parts().stream().filter(p -> p.resourceType().equals(type))
+                    .sorted(java.util.Comparator.comparingInt(ExportJobView.Part::partIndex)).toList()) {
+                got.write(output.read(p.location(), 0, -1).collect().in(io.vertx.mutiny.core.buffer.Buffer::buffer,
+                        io.vertx.mutiny.core.buffer.Buffer::appendBuffer).await().atMost(T).getBytes());
+            }
+            assertTrue(want.size() > 20_000, type + " holds a huge resource");
+            assertArrayEquals(want.toByteArray(), got.toByteArray(), type + ": the exported bytes are the stored ones");
+        }
+        assertEquals(snapshot(tenant, v.transactionTime()), keys(lines(output, v, "output")));
+    }
+
+    /** The stored content of a resource's current version, as UTF-8. */
+    private static byte[] stored(String tenant, String type, String id) throws Exception {
+        try (var c = io.sluice.support.PostgresTestResource.jdbc(); var ps = c.prepareStatement(
+                "SELECT content FROM resource_version WHERE tenant = ? AND resource_type = ? AND id = ? AND valid_to IS NULL")) {
+            ps.setString(1, tenant);
+            ps.setString(2, type);
+            ps.setString(3, id);
+            try (var rs = ps.executeQuery()) {
+                assertTrue(rs.next(), type + "/" + id);
+                return rs.getString(1).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            }
+        }
     }
 
     /** Every page of a type, as id/version, following the keyset cursor. */
