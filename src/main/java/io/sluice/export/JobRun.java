@@ -58,8 +58,8 @@ final class JobRun {
     static final int SMALL_COHORT_DIVISOR = 4;
     /** A rendered line at least this large goes to its part as it is, not copied into a segment buffer. */
     static final int OWN_PIECE_BYTES = 1 << 20;
-    /** Fewest characters read per slice of a resource too large for a page (see {@link #writeHuge}). */
-    static final int MIN_SLICE_CHARS = 4096;
+    /** Fewest bytes read per slice of a resource too large for a page (see {@link #writeHuge}). */
+    static final int MIN_SLICE_BYTES = 4096;
 
     final ClaimedJob job;
     private final ExportWorker worker;
@@ -766,24 +766,22 @@ final class JobRun {
 
     private Uni<Void> writeSegment(Selection sel, Phase phase, Segment s) {
         Uni<PartWriter> writer = phase.writer != null ? Uni.createFrom().item(phase.writer) : openPart(phase);
-        return writer.chain(w -> s.hugeId() != null ? writeHuge(sel, phase, w, s.hugeId(), 0)
+        return writer.chain(w -> s.hugeId() != null ? writeHuge(sel, phase, w, s.hugeId())
                         : writePieces(w, s.pieces(), 0, s.count()))
                 .chain(() -> s.closesPart() ? closePart(phase, s.lastId(), false) : Uni.createFrom().voidItem());
     }
 
     /**
-     * Writes one resource too large for a page as its line, slice by slice ({@code page-max-bytes} / 4
-     * characters, at least {@value #MIN_SLICE_CHARS}, so about {@code page-max-bytes} bytes each at
-     * most): memory stays bounded by the slice, whatever the resource's size.
+     * Writes one resource too large for a page as its line, in slices of {@code page-max-bytes} / 4 bytes
+     * (at least {@value #MIN_SLICE_BYTES}) read through a cursor: memory stays bounded by the slice,
+     * whatever the resource's size.
      */
-    private Uni<Void> writeHuge(Selection sel, Phase phase, PartWriter w, String id, int fromChar) {
-        int chars = (int) Math.max(MIN_SLICE_CHARS, Math.min(Integer.MAX_VALUE / 4, settings.pageMaxBytes() / 4));
-        return engine.snapshots.contentSlice(sel, phase.row.resourceType(), id, fromChar, chars).chain(slice -> {
+    private Uni<Void> writeHuge(Selection sel, Phase phase, PartWriter w, String id) {
+        int bytes = (int) Math.max(MIN_SLICE_BYTES, Math.min(Integer.MAX_VALUE, settings.pageMaxBytes() / 4));
+        return engine.snapshots.streamContent(sel, phase.row.resourceType(), id, bytes, slice -> {
             checkStopped();
-            Uni<Void> written = slice.bytes().length() > 0 ? w.write(slice.bytes(), 0) : Uni.createFrom().voidItem();
-            return slice.last() ? written.chain(() -> w.write(Buffer.buffer(1).appendByte(NEWLINE), 1))
-                    : written.chain(() -> writeHuge(sel, phase, w, id, fromChar + chars));
-        });
+            return w.write(slice, 0);
+        }).chain(() -> w.write(Buffer.buffer(1).appendByte(NEWLINE), 1));
     }
 
     /** Writes the pieces in order; the segment's line count goes with the last one. */
