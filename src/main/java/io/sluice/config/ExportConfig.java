@@ -26,8 +26,8 @@ public interface ExportConfig {
     int batchSize();
 
     /**
-     * Rough bytes per page: after each page, the next one asks for at most this many bytes' worth of
-     * rows of the size just read (at least one row), so large resources are read a few at a time.
+     * Bytes per page: a page stops at this many bytes of rows (at least one row); a single resource
+     * larger than this never travels in a page and is written in slices of a quarter of it.
      */
     @WithDefault("8388608")
     long pageMaxBytes();
