@@ -58,9 +58,12 @@ public class SnapshotQueries {
             if (huge && (ids.length != 1 || lines.length() != 0)) {
                 throw new IllegalStateException("a huge row comes alone and by reference, not in a page of " + ids.length);
             }
-            long total = huge ? 0 : ids.length;
-            for (int size : sizes) {
-                total += huge ? 0 : size;
+            long total = 0;
+            if (!huge) {
+                total = ids.length;
+                for (int size : sizes) {
+                    total += size;
+                }
             }
             if (sizes.length != ids.length || total != lines.length()) {
                 throw new IllegalStateException("page blob of " + ids.length + " ids, " + sizes.length + " sizes and "
