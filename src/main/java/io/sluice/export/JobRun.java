@@ -333,7 +333,7 @@ final class JobRun {
      */
     private Uni<Selection> cohort(String[] patients, String[] fullHistory) {
         ExportRequest r = job.request();
-        return engine.snapshots.systemCounts(Selection.system(job.tenant(), job.transactionTime(), null, null), List.of("Patient"))
+        return engine.snapshots.counts(Selection.system(job.tenant(), job.transactionTime(), null, null), List.of("Patient"))
                 .map(counts -> counts.get("Patient"))
                 .map(live -> new Selection(job.tenant(), job.transactionTime(), r.since(), r.until(), true, patients, fullHistory,
                         (long) (patients.length + fullHistory.length) * SMALL_COHORT_DIVISOR <= live));
@@ -376,34 +376,19 @@ final class JobRun {
                 .thenComparing(TypeProgressRow::resourceType)).toList();
     }
 
+    /**
+     * The phases' totals (for {@code X-Progress}) in one statement for all types (see
+     * {@link SnapshotQueries#counts}); none for types with a {@code _typeFilter} (the filter runs in
+     * Java, so only the export knows) or when counting is off.
+     */
     private Uni<Map<String, Optional<Long>>> totals(Selection sel, List<String> types) {
-        Map<String, Optional<Long>> out = java.util.Collections.synchronizedMap(new java.util.TreeMap<>());
-        if (types.isEmpty()) {
-            return Uni.createFrom().item(out);
-        }
-        if (!sel.compartment()) {
-            // one pass over the resource heads for every type (a count per type passed over all versions)
-            List<String> counted = settings.countTotals()
-                    ? types.stream().filter(t -> !job.request().typeFilters().containsKey(t)).toList() : List.of();
-            return engine.snapshots.systemCounts(sel, counted).map(counts -> {
-                Map<String, Optional<Long>> totals = new java.util.TreeMap<>();
-                types.forEach(t -> totals.put(t, Optional.ofNullable(counts.get(t))));
-                return totals;
-            });
-        }
-        return Multi.createFrom().iterable(types)
-                .onItem().transformToUni(type -> settings.countTotals() && !job.request().typeFilters().containsKey(type)
-                        ? engine.snapshots.count(sel, type).map(n -> {
-                            out.put(type, Optional.of(n));
-                            return n;
-                        })
-                        : Uni.createFrom().item(() -> {
-                            out.put(type, Optional.empty());
-                            return 0L;
-                        }))
-                .merge(4)
-                .collect().last()
-                .map(x -> new java.util.TreeMap<>(out));
+        List<String> counted = settings.countTotals()
+                ? types.stream().filter(t -> !job.request().typeFilters().containsKey(t)).toList() : List.of();
+        return engine.snapshots.counts(sel, counted).map(counts -> {
+            Map<String, Optional<Long>> totals = new java.util.TreeMap<>();
+            types.forEach(t -> totals.put(t, Optional.ofNullable(counts.get(t))));
+            return totals;
+        });
     }
 
     // ------------------------------------------------------------------ rendering

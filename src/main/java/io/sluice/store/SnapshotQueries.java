@@ -2,6 +2,7 @@ package io.sluice.store;
 
 import io.sluice.job.Sql;
 import io.sluice.job.StoreErrors;
+import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.core.buffer.Buffer;
 import io.vertx.mutiny.sqlclient.Pool;
@@ -263,6 +264,28 @@ public class SnapshotQueries {
               AND $10::int >= 0
             """;
 
+    /**
+     * {@link #COUNT} of several types ({@code $2} a {@code text[]}) in one statement, grouped by type:
+     * PostgreSQL hashes the compartment rows joined to the live patients once for all types, where a
+     * count per type built that hash again for every type (20 s of statement time for the 16 types of a
+     * 200K Patient-level export, now one pass).
+     */
+    private static final String COUNT_BY_TYPE = """
+            SELECT v.resource_type, count(*) AS n FROM resource_version v
+            WHERE
+            """ + typesAny(VISIBLE) + IN_COMPARTMENT.formatted("") + """
+              AND $10::int >= 0
+            GROUP BY v.resource_type
+            """;
+
+    private static String typesAny(String visible) {
+        String one = "v.resource_type = $2 ";
+        if (visible.indexOf(one) < 0 || visible.indexOf(one) != visible.lastIndexOf(one)) {
+            throw new IllegalStateException("the visibility condition names the type once");
+        }
+        return visible.replace(one, "v.resource_type = ANY($2::text[]) ");
+    }
+
     private static final String DELETED_PAGE = """
             SELECT v.id FROM resource_version v
             WHERE v.tenant = $1 AND v.resource_type = $2 AND v.id > $3 AND v.deleted
@@ -374,6 +397,34 @@ public class SnapshotQueries {
         });
     }
 
+    /**
+     * {@link #count} of each of {@code types}, in one statement for a selection that is not a small
+     * cohort (a small cohort's counts go through its members, per type); a type without hits counts 0.
+     */
+    public Uni<Map<String, Long>> counts(Selection s, List<String> types) {
+        Map<String, Long> out = new TreeMap<>();
+        types.forEach(t -> out.put(t, 0L));
+        if (types.isEmpty()) {
+            return Uni.createFrom().item(out);
+        }
+        if (!s.compartment()) {
+            return systemCounts(s, types);
+        }
+        if (s.smallCohort()) {
+            return Multi.createFrom().iterable(types)
+                    .onItem().transformToUniAndConcatenate(t -> count(s, t).invoke(n -> out.put(t, n)))
+                    .collect().last().replaceWith(out);
+        }
+        Tuple args = Tuple.from(Arrays.asList(s.tenant(), types.toArray(String[]::new), "", Sql.ts(s.at()),
+                Sql.ts(s.since()), Sql.ts(s.until()), s.patients(), s.fullHistoryPatients(), s.compartment(), 0));
+        return translated(pool.preparedQuery(COUNT_BY_TYPE).execute(args).map(rows -> {
+            for (Row r : rows) {
+                out.put(r.getString(0), r.getLong(1));
+            }
+            return out;
+        }));
+    }
+
     /** How many resources of a type {@link #page} would return in all. */
     public Uni<Long> count(Selection s, String type) {
         return translated(pool.preparedQuery(s.smallCohort() ? MEMBER_COUNT : COUNT).execute(args(s, type, null, 0))
@@ -405,18 +456,11 @@ public class SnapshotQueries {
             """;
 
     /**
-     * {@link #count} of each of {@code types} for a system-level selection (no compartment), in one
-     * statement; a type without resources counts 0.
+     * {@link #counts} of a system-level selection (no compartment): one pass over the heads.
      */
-    public Uni<Map<String, Long>> systemCounts(Selection s, List<String> types) {
-        if (s.compartment()) {
-            throw new IllegalArgumentException("system counts need a system-level selection");
-        }
+    private Uni<Map<String, Long>> systemCounts(Selection s, List<String> types) {
         Map<String, Long> out = new TreeMap<>();
         types.forEach(t -> out.put(t, 0L));
-        if (types.isEmpty()) {
-            return Uni.createFrom().item(out);
-        }
         return translated(pool.preparedQuery(SYSTEM_COUNTS)
                 .execute(Tuple.of(s.tenant(), Sql.ts(s.at()), Sql.ts(s.since()), Sql.ts(s.until()), types.toArray(String[]::new)))
                 .map(rows -> {

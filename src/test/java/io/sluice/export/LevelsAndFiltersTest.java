@@ -214,6 +214,17 @@ class LevelsAndFiltersTest extends WorkerTestBase {
                 assertEquals(n, snapshots.count(large, type).await().atMost(Duration.ofSeconds(10)), what);
                 assertEquals(n, snapshots.count(small, type).await().atMost(Duration.ofSeconds(10)), what);
             }
+            // all types at once (one grouped statement; per type for a small cohort), for the cohort and
+            // for every patient, equal the pages
+            var everyone = new io.sluice.store.SnapshotQueries.Selection(tenant, at, window[0], window[1], true, null, full, false);
+            List<String> types = List.of("Basic", "Observation", "Patient");
+            for (var sel : List.of(large, small, everyone)) {
+                Map<String, Long> counts = snapshots.counts(sel, types).await().atMost(Duration.ofSeconds(10));
+                for (String type : types) {
+                    assertEquals(allPages(sel.smallCohort() ? large : sel, type, 1000, false).size(), counts.get(type),
+                            type + " since " + window[0] + " until " + window[1] + (sel == everyone ? " every patient" : ""));
+                }
+            }
         }
         assertTrue(compared > 150, "the comparison must cover real rows, covered " + compared);
         var all = new io.sluice.store.SnapshotQueries.Selection(tenant, at, null, null, true, cohort, new String[0], true);
@@ -275,7 +286,7 @@ class LevelsAndFiltersTest extends WorkerTestBase {
             for (Instant since : new Instant[]{null, instants.get(0), instants.get(1)}) {
                 for (Instant until : new Instant[]{null, instants.get(2)}) {
                     var sel = io.sluice.store.SnapshotQueries.Selection.system(tenant, at, since, until);
-                    Map<String, Long> counts = snapshots.systemCounts(sel, types).await().atMost(T);
+                    Map<String, Long> counts = snapshots.counts(sel, types).await().atMost(T);
                     for (String type : types) {
                         long n = allPages(sel, type, 1000, false).size();
                         assertEquals(n, counts.get(type), type + " at " + at + " since " + since + " until " + until);
@@ -286,7 +297,7 @@ class LevelsAndFiltersTest extends WorkerTestBase {
             }
         }
         assertTrue(compared > 200, "the comparison must cover real rows, covered " + compared);
-        assertEquals(Map.of("Patient", 11L), snapshots.systemCounts(
+        assertEquals(Map.of("Patient", 11L), snapshots.counts(
                 io.sluice.store.SnapshotQueries.Selection.system(tenant, instants.get(3), null, null), List.of("Patient"))
                 .await().atMost(T));
     }
