@@ -407,17 +407,19 @@ public class SnapshotQueries {
         if (types.isEmpty()) {
             return Uni.createFrom().item(out);
         }
-        if (!s.compartment()) {
-            return systemCounts(s, types);
-        }
         if (s.smallCohort()) {
             return Multi.createFrom().iterable(types)
                     .onItem().transformToUniAndConcatenate(t -> count(s, t).invoke(n -> out.put(t, n)))
                     .collect().last().replaceWith(out);
         }
-        Tuple args = Tuple.from(Arrays.asList(s.tenant(), types.toArray(String[]::new), "", Sql.ts(s.at()),
-                Sql.ts(s.since()), Sql.ts(s.until()), s.patients(), s.fullHistoryPatients(), s.compartment(), 0));
-        return translated(pool.preparedQuery(COUNT_BY_TYPE).execute(args).map(rows -> {
+        String[] typeArray = types.toArray(String[]::new);
+        // both statements answer (resource_type, n) for the types that have any
+        var statement = s.compartment()
+                ? pool.preparedQuery(COUNT_BY_TYPE).execute(Tuple.from(Arrays.asList(s.tenant(), typeArray, "",
+                        Sql.ts(s.at()), Sql.ts(s.since()), Sql.ts(s.until()), s.patients(), s.fullHistoryPatients(), true, 0)))
+                : pool.preparedQuery(SYSTEM_COUNTS).execute(Tuple.of(s.tenant(), Sql.ts(s.at()), Sql.ts(s.since()),
+                        Sql.ts(s.until()), typeArray));
+        return translated(statement.map(rows -> {
             for (Row r : rows) {
                 out.put(r.getString(0), r.getLong(1));
             }
@@ -454,22 +456,6 @@ public class SnapshotQueries {
                   END
             GROUP BY h.resource_type
             """;
-
-    /**
-     * {@link #counts} of a system-level selection (no compartment): one pass over the heads.
-     */
-    private Uni<Map<String, Long>> systemCounts(Selection s, List<String> types) {
-        Map<String, Long> out = new TreeMap<>();
-        types.forEach(t -> out.put(t, 0L));
-        return translated(pool.preparedQuery(SYSTEM_COUNTS)
-                .execute(Tuple.of(s.tenant(), Sql.ts(s.at()), Sql.ts(s.since()), Sql.ts(s.until()), types.toArray(String[]::new)))
-                .map(rows -> {
-                    for (Row r : rows) {
-                        out.put(r.getString(0), r.getLong(1));
-                    }
-                    return out;
-                }));
-    }
 
     /**
      * Ids of resources of a type deleted in {@code (since, at]} (and at or before {@code until}) and
