@@ -682,14 +682,10 @@ final class JobRun {
             }
             pieces.add(line.bytes());
             n++;
-            phase.partLines++;
-            phase.partBytes += line.bytes().length() + 1;
-            if (phase.partLines >= settings.partMaxResources() || phase.partBytes >= settings.partMaxBytes()) {
+            if (fillsPart(phase, line.bytes().length() + 1L)) {
                 out.add(new Segment(pieces.finish(), n, lastId, true));
                 pieces = pieces.next();
                 n = 0;
-                phase.partLines = 0;
-                phase.partBytes = 0;
             }
         }
         if (n > 0) {
@@ -709,13 +705,7 @@ final class JobRun {
         List<Segment> out = new ArrayList<>();
         String[] ids = blob.ids();
         if (blob.huge()) {
-            phase.partLines++;
-            phase.partBytes += blob.sizes()[0] + 1L;
-            boolean full = phase.partLines >= settings.partMaxResources() || phase.partBytes >= settings.partMaxBytes();
-            if (full) {
-                phase.partLines = 0;
-                phase.partBytes = 0;
-            }
+            boolean full = fillsPart(phase, blob.sizes()[0] + 1L);
             phase.readCursor = ids[0];
             return List.of(new Segment(List.of(), 1, ids[0], full, ids[0]));
         }
@@ -725,14 +715,10 @@ final class JobRun {
         for (int i = 0; i < ids.length; i++) {
             int lineBytes = blob.sizes()[i] + 1;
             atByte += lineBytes;
-            phase.partLines++;
-            phase.partBytes += lineBytes;
-            if (phase.partLines >= settings.partMaxResources() || phase.partBytes >= settings.partMaxBytes()) {
+            if (fillsPart(phase, lineBytes)) {
                 out.add(new Segment(List.of(blob.lines().slice(fromByte, atByte)), i + 1 - from, ids[i], true));
                 from = i + 1;
                 fromByte = atByte;
-                phase.partLines = 0;
-                phase.partBytes = 0;
             }
         }
         if (from < ids.length) {
@@ -742,6 +728,21 @@ final class JobRun {
             phase.readCursor = ids[ids.length - 1];
         }
         return out;
+    }
+
+    /**
+     * Counts one line of {@code lineBytes} (newline included) into the phase's open part; true when the
+     * part is full after it, and then the count starts again for the next part.
+     */
+    private boolean fillsPart(Phase phase, long lineBytes) {
+        phase.partLines++;
+        phase.partBytes += lineBytes;
+        if (phase.partLines < settings.partMaxResources() && phase.partBytes < settings.partMaxBytes()) {
+            return false;
+        }
+        phase.partLines = 0;
+        phase.partBytes = 0;
+        return true;
     }
 
     private PartKey key(Phase phase) {
