@@ -59,7 +59,6 @@ for i in $(seq 1 "$RUNS"); do
   psql -q -d "$DB" -c "\\copy (SELECT content FROM resource_version WHERE tenant = (SELECT tenant FROM export_job LIMIT 1) AND valid_from <= '$TT' AND (valid_to IS NULL OR valid_to > '$TT') AND NOT deleted ORDER BY resource_type, id) TO '$B/baseline.ndjson'"
   BASE_ALL+=("$(elapsed "$t0" "$(now)")"); BASE_N=$(wc -l < "$B/baseline.ndjson")
 done
-median() { python3 -c "import statistics,sys; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.3f}')" "$@"; }
 SYS_S=$(median "${SYS_ALL[@]}"); BASE_S=$(median "${BASE_ALL[@]}")
 timed_export patient "/fhir/Patient/\$export"; PAT_S=$SECS; PAT_N=$COUNT
 GROUP=$(q "SELECT id FROM resource_version WHERE resource_type='Group' LIMIT 1")

@@ -23,7 +23,6 @@ post() {
   curl -fsS -o "$OUT/ingest-response.json" -H 'Content-Type: application/fhir+ndjson' --data-binary @"$FILE" \
     "http://127.0.0.1:$PORT/tenants/$1/fhir/\$ingest"
 }
-median() { python3 -c "import statistics,sys; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.3f}')" "$@"; }
 
 for i in $(seq 1 "$WARMUPS"); do post "warmup-$i"; done
 INGEST=()
