@@ -27,9 +27,11 @@ public interface ExportConfig {
 
     /**
      * Bytes per page: a page stops at this many bytes of rows (at least one row); a single resource
-     * larger than this never travels in a page and is written in slices of a quarter of it.
+     * larger than this never travels in a page and is written in slices of a quarter of it. The
+     * database client gathers a whole reply in one buffer, so pages over about 512 KiB make it a large
+     * (G1 humongous) allocation per page.
      */
-    @WithDefault("8388608")
+    @WithDefault("524288")
     long pageMaxBytes();
 
     /** A part is finalized when it holds this many resources. */

@@ -699,7 +699,7 @@ final class JobRun {
 
     /**
      * {@link #segment(Phase, List)} for a database-joined page: the segments are slices of the page's
-     * buffer (no copy), cut at the row where the part is full.
+     * chunks (no copy), cut at the row where the part is full.
      */
     private List<Segment> segment(Phase phase, SnapshotQueries.PageBlob blob) {
         List<Segment> out = new ArrayList<>();
@@ -716,13 +716,13 @@ final class JobRun {
             int lineBytes = blob.sizes()[i] + 1;
             atByte += lineBytes;
             if (fillsPart(phase, lineBytes)) {
-                out.add(new Segment(List.of(blob.lines().slice(fromByte, atByte)), i + 1 - from, ids[i], true));
+                out.add(new Segment(blob.slice(fromByte, atByte), i + 1 - from, ids[i], true));
                 from = i + 1;
                 fromByte = atByte;
             }
         }
         if (from < ids.length) {
-            out.add(new Segment(List.of(blob.lines().slice(fromByte, atByte)), ids.length - from, ids[ids.length - 1], false));
+            out.add(new Segment(blob.slice(fromByte, atByte), ids.length - from, ids[ids.length - 1], false));
         }
         if (ids.length > 0) {
             phase.readCursor = ids[ids.length - 1];

@@ -7,6 +7,7 @@ import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.core.buffer.Buffer;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.RowSet;
 import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -41,22 +42,27 @@ public class SnapshotQueries {
     }
 
     /**
-     * A page as one buffer: the rows' ids in id order, each row's stored size in bytes, and their
-     * contents as UTF-8, each followed by '\n' (NDJSON, ready for a file). PostgreSQL joins the rows,
-     * so the client decodes one value per page instead of three per row. {@code scanned}: rows the page
-     * query found; the joined ones are its first rows up to the byte budget (at least one). {@code huge}:
-     * the page is one row too large to travel in a page, by reference (id and size, no lines); its
-     * content is read with {@link SnapshotQueries#streamContent}.
+     * A page: the rows' ids in id order, each row's stored size in bytes, and their contents as UTF-8,
+     * each followed by '\n' (NDJSON, ready for a file), in the chunks PostgreSQL joined them into (see
+     * {@link #blobOf}), so the client decodes one value per chunk instead of three per row and no buffer
+     * is larger than a chunk. {@code scanned}: rows the page query found; the joined ones are its first
+     * rows up to the byte budget (at least one). {@code huge}: the page is one row too large to travel
+     * in a page, by reference (id and size, no lines); its content is read with
+     * {@link SnapshotQueries#streamContent}.
      */
-    public record PageBlob(String[] ids, int[] sizes, Buffer lines, int scanned, boolean huge) {
+    public record PageBlob(String[] ids, int[] sizes, List<Buffer> chunks, int scanned, boolean huge) {
 
-        static final PageBlob EMPTY = new PageBlob(new String[0], new int[0], Buffer.buffer(), 0, false);
+        static final PageBlob EMPTY = new PageBlob(new String[0], new int[0], List.of(), 0, false);
 
         public PageBlob {
             if (ids.length > scanned) {
                 throw new IllegalStateException("page blob of " + ids.length + " rows out of " + scanned + " scanned");
             }
-            if (huge && (ids.length != 1 || lines.length() != 0)) {
+            long length = 0;
+            for (Buffer chunk : chunks) {
+                length += chunk.length();
+            }
+            if (huge && (ids.length != 1 || length != 0)) {
                 throw new IllegalStateException("a huge row comes alone and by reference, not in a page of " + ids.length);
             }
             long total = 0;
@@ -66,9 +72,9 @@ public class SnapshotQueries {
                     total += size;
                 }
             }
-            if (sizes.length != ids.length || total != lines.length()) {
+            if (sizes.length != ids.length || total != length) {
                 throw new IllegalStateException("page blob of " + ids.length + " ids, " + sizes.length + " sizes and "
-                        + lines.length() + " bytes does not add up");
+                        + length + " bytes does not add up");
             }
             for (int i = 1; i < ids.length; i++) {
                 if (ids[i - 1].compareTo(ids[i]) >= 0) {
@@ -77,19 +83,74 @@ public class SnapshotQueries {
             }
         }
 
-        static PageBlob from(Row r) {
-            String joinedIds = r.getString(1);
-            if (joinedIds == null) {
-                return EMPTY;
+        /** Bytes {@code [from, to)} of the page's lines, as slices of its chunks (no copy). */
+        public List<Buffer> slice(long from, long to) {
+            List<Buffer> out = new ArrayList<>();
+            long at = 0;
+            for (Buffer chunk : chunks) {
+                long end = at + chunk.length();
+                if (end > from && at < to) {
+                    out.add(chunk.slice((int) (Math.max(from, at) - at), (int) (Math.min(to, end) - at)));
+                }
+                at = end;
             }
-            Integer[] boxed = r.getArrayOfIntegers(2);
-            int[] sizes = new int[boxed.length];
-            for (int i = 0; i < sizes.length; i++) {
-                sizes[i] = boxed[i];
+            return out;
+        }
+
+        /** The page's lines as one buffer (a copy). */
+        public Buffer lines() {
+            Buffer all = Buffer.buffer();
+            chunks.forEach(all::appendBuffer);
+            return all;
+        }
+
+        /**
+         * Most bytes of the buffers small chunks are copied together into: a few hundred file writes per
+         * 100 MB instead of thousands, each buffer under the size G1 allocates as humongous at a small heap.
+         */
+        static final int MAX_JOINED_BYTES = 256 * 1024;
+
+        /**
+         * The page from its chunk rows ({@link #blobOf}), which come in chunk order: ids, sizes and
+         * lines joined in that order (the lines copied together into buffers of up to
+         * {@code joinedBytes}; a chunk at least that large stays as read), {@code scanned} the most of
+         * any chunk (every scanned row is in one), and a chunk of rows only past the byte budget adds
+         * nothing.
+         */
+        static PageBlob from(RowSet<Row> rows, int joinedBytes) {
+            List<String> ids = new ArrayList<>();
+            List<Integer[]> sizeRuns = new ArrayList<>();
+            List<Buffer> chunks = new ArrayList<>(rows.size());
+            Buffer joined = null;
+            int scanned = 0;
+            boolean huge = false;
+            for (Row r : rows) {
+                scanned = Math.max(scanned, r.getInteger(3));
+                String joinedIds = r.getString(1);
+                if (joinedIds == null) {
+                    continue;
+                }
+                // ids never contain a space ([A-Za-z0-9\-.]{1,64})
+                ids.addAll(Arrays.asList(joinedIds.split(" ", -1)));
+                sizeRuns.add(r.getArrayOfIntegers(2));
+                huge |= r.getBoolean(4);
+                Buffer lines = r.getBuffer(0);
+                if (lines == null) {
+                    continue;
+                }
+                if (lines.length() >= joinedBytes) {
+                    chunks.add(lines);
+                    joined = null;
+                    continue;
+                }
+                if (joined == null || joined.length() + lines.length() > joinedBytes) {
+                    joined = Buffer.buffer(joinedBytes);
+                    chunks.add(joined);
+                }
+                joined.appendBuffer(lines);
             }
-            // ids never contain a space ([A-Za-z0-9\-.]{1,64})
-            boolean huge = r.getBoolean(4);
-            return new PageBlob(joinedIds.split(" ", -1), sizes, huge ? Buffer.buffer() : r.getBuffer(0), r.getInteger(3), huge);
+            int[] sizes = sizeRuns.stream().flatMap(Arrays::stream).mapToInt(Integer::intValue).toArray();
+            return new PageBlob(ids.toArray(String[]::new), sizes, chunks, scanned, huge);
         }
     }
 
@@ -156,12 +217,19 @@ public class SnapshotQueries {
     private static final String CONTENT = "convert_to(v.content, 'UTF8') AS content";
 
     /**
-     * {@link #CONTENT} in a joined page: rows over {@code $12} bytes are not read (their size comes from
-     * the TOAST header, without decompressing), so a huge resource never travels in a page; its size
-     * ({@code raw_size}) still counts.
+     * {@link #CONTENT} in a joined page: the stored text as it is, which is a TOAST pointer for a large
+     * row, so the window and the sort of {@link #blobOf} carry pointers, not contents, and a row over
+     * {@code $12} bytes is never read (its size comes from the TOAST header). {@code textsend} turns
+     * the kept rows into UTF-8 bytes in the aggregate.
      */
-    private static final String CONTENT_UNLESS_HUGE = "CASE WHEN octet_length(v.content) <= $12::int8 "
-            + "THEN convert_to(v.content, 'UTF8') END AS content, octet_length(v.content) AS raw_size";
+    private static final String STORED_CONTENT = "v.content AS content, octet_length(v.content) AS raw_size";
+
+    /**
+     * Most content bytes per chunk of a joined page (see {@link #blobOf}): a 32nd of the page, at most
+     * this, so the values PostgreSQL builds for a chunk stay under the size its C library hands out
+     * from fresh memory (128 KiB) and the backend reuses its memory from one chunk to the next.
+     */
+    static final long MAX_CHUNK_BYTES = 32 * 1024;
 
     private static final String PAGE = "SELECT v.id, v.version_id, " + CONTENT + " FROM resource_version v\nWHERE\n"
             + VISIBLE + IN_COMPARTMENT.formatted("OFFSET 0") + """
@@ -225,33 +293,48 @@ public class SnapshotQueries {
             """;
 
     /**
-     * A page query as one row ({@link PageBlob}). The aggregates take the rows in the order the page
-     * query returns them (id order: a plain aggregate over an ordered, limited subquery keeps it), which
-     * {@link PageBlob} checks rather than trusts. The ids come as one space-separated text, not a
-     * {@code text[]}: beside the joined contents, {@code array_agg} of the ids made the page query
-     * three to four times as expensive for PostgreSQL (docs/benchmarks.md). A page stops before the
-     * first row over {@code $12} bytes; when that row is the page's first, the page is that row alone,
-     * by reference ({@code huge}): its content is read in slices ({@link #streamContent}).
+     * A page query as a few rows ({@link PageBlob#from}): its rows are numbered into chunks of about
+     * {@link #MAX_CHUNK_BYTES} of content ({@code $13}), and each chunk is one row of joined contents, ids (one
+     * space-separated text: {@code array_agg} of the ids beside the contents made the query three to four
+     * times as expensive), sizes, the most rows scanned and whether it holds the huge row. A page stops
+     * before the first row over {@code $12} bytes; when that row is the page's first, the page is that
+     * row alone, by reference ({@code huge}): its content is read in slices ({@link #streamContent}).
+     *
+     * <p>Why chunks, not one value per page (docs/benchmarks.md): a page as one value made PostgreSQL
+     * allocate, fill and copy values of megabytes four times over (aggregate, result, send, output
+     * buffer), fresh memory from the kernel each time (80K page faults, a second of system time, per
+     * 200K-resource export); chunks stay in its reused memory. The rows are sorted by (chunk, id), so the
+     * aggregates take each chunk's rows in id order and the chunks come in order, which {@link PageBlob}
+     * checks rather than trusts.
      */
     private static String blobOf(String page) {
         if (page.indexOf(CONTENT) < 0 || page.indexOf(CONTENT) != page.lastIndexOf(CONTENT)) {
             throw new IllegalStateException("a page query selects its content column once");
         }
         return """
-                SELECT string_agg(q.content || '\\x0a'::bytea, ''::bytea) FILTER (WHERE q.keep) AS lines,
+                SELECT string_agg(textsend(q.content) || '\\x0a'::bytea, ''::bytea) FILTER (WHERE q.keep AND NOT q.big) AS lines,
                        string_agg(q.id, ' ') FILTER (WHERE q.keep) AS ids,
-                       array_agg(coalesce(octet_length(q.content), q.raw_size)) FILTER (WHERE q.keep) AS sizes,
-                       count(*)::int AS scanned,
-                       coalesce(bool_or(q.content IS NULL) FILTER (WHERE q.keep), false) AS huge
+                       array_agg(q.raw_size) FILTER (WHERE q.keep) AS sizes,
+                       max(q.rn)::int AS scanned,
+                       coalesce(bool_or(q.big) FILTER (WHERE q.keep), false) AS huge,
+                       q.chunk
                 FROM (
-                    SELECT p.id, p.content, p.raw_size,
-                           coalesce(sum(p.raw_size) OVER (ORDER BY p.id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) < $11
-                           AND (row_number() OVER upto = 1 OR NOT bool_or(p.content IS NULL) OVER upto) AS keep
+                    SELECT w.id, w.content, w.raw_size, w.big, w.rn, w.before / $13::int8 AS chunk,
+                           w.before < $11::int8 AND (w.rn = 1 OR w.none_huge) AS keep
                     FROM (
-                """ + page.replace(CONTENT, CONTENT_UNLESS_HUGE) + """
-                    ) p
-                    WINDOW upto AS (ORDER BY p.id ROWS UNBOUNDED PRECEDING)
-                ) q""";
+                        SELECT p.id, p.content, p.raw_size, p.raw_size > $12::int8 AS big,
+                               row_number() OVER upto AS rn,
+                               coalesce(sum(p.raw_size) OVER (ORDER BY p.id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before,
+                               NOT bool_or(p.raw_size > $12::int8) OVER upto AS none_huge
+                        FROM (
+                """ + page.replace(CONTENT, STORED_CONTENT) + """
+                        ) p
+                        WINDOW upto AS (ORDER BY p.id ROWS UNBOUNDED PRECEDING)
+                    ) w
+                    ORDER BY chunk, w.id
+                ) q
+                GROUP BY q.chunk
+                ORDER BY q.chunk""";
     }
 
     private static final String PAGE_BLOB = blobOf(PAGE);
@@ -342,16 +425,20 @@ public class SnapshotQueries {
     }
 
     /**
-     * {@link #page} as one {@link PageBlob}: the same rows, joined by PostgreSQL, but only as many as fit
-     * in {@code maxBytes} (at least one), so even the first page of a type of large resources stays
-     * bounded, whatever the row limit. A row over {@code hugeRowBytes} ends the page before it, or is
-     * the page alone, by reference ({@link PageBlob#huge}), when it comes first.
+     * {@link #page} as one {@link PageBlob}: the same rows, joined by PostgreSQL in chunks of a 32nd of
+     * {@code maxBytes} (at most {@link #MAX_CHUNK_BYTES}), but only as many as fit in {@code maxBytes}
+     * (at least one), so even the first page of a type of large resources stays bounded, whatever the
+     * row limit. A row over {@code hugeRowBytes} ends the page before it, or is the page alone, by
+     * reference ({@link PageBlob#huge}), when it comes first. The chunks are copied together into
+     * buffers of half of {@code maxBytes} (at most {@link PageBlob#MAX_JOINED_BYTES}).
      */
     public Uni<PageBlob> pageBlob(Selection s, String type, String afterId, int limit, long maxBytes, long hugeRowBytes,
                                   boolean byMembers) {
+        int joinedBytes = (int) Math.max(1, Math.min(PageBlob.MAX_JOINED_BYTES, maxBytes / 2));
         return translated(pool.preparedQuery(pageQuery(s, byMembers, MEMBER_PAGE_BLOB, PAGE_BLOB))
-                .execute(args(s, type, afterId, limit).addLong(maxBytes).addLong(hugeRowBytes))
-                .map(rows -> PageBlob.from(rows.iterator().next())));
+                .execute(args(s, type, afterId, limit).addLong(maxBytes).addLong(hugeRowBytes)
+                        .addLong(Math.max(1, Math.min(MAX_CHUNK_BYTES, maxBytes / 32))))
+                .map(rows -> PageBlob.from(rows, joinedBytes)));
     }
 
     /**

@@ -358,22 +358,70 @@ class LevelsAndFiltersTest extends WorkerTestBase {
 
         ExportJobView v = run(tenant, ExportLevel.SYSTEM, null, ExportRequest.all(), worker("huge", small().withPageMaxBytes(huge)));
         for (String type : List.of("Observation", "Patient")) {
-            java.io.ByteArrayOutputStream want = new java.io.ByteArrayOutputStream();
-            for (String id : snapshot(tenant, v.transactionTime()).stream().filter(k -> k.startsWith(type + "/"))
-                    .map(k -> k.split("/")[1]).sorted().toList()) {
-                want.write(stored(tenant, type, id));
-                want.write('\n');
-            }
-            java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
-            for (ExportJobView.Part p : v.parts().stream().filter(p -> p.resourceType().equals(type))
-                    .sorted(java.util.Comparator.comparingInt(ExportJobView.Part::partIndex)).toList()) {
-                got.write(output.read(p.location(), 0, -1).collect().in(io.vertx.mutiny.core.buffer.Buffer::buffer,
-                        io.vertx.mutiny.core.buffer.Buffer::appendBuffer).await().atMost(T).getBytes());
-            }
-            assertTrue(want.size() > 20_000, type + " holds a huge resource");
-            assertArrayEquals(want.toByteArray(), got.toByteArray(), type + ": the exported bytes are the stored ones");
+            assertTrue(assertExportedBytesAreStored(tenant, v, type) > 20_000, type + " holds a huge resource");
         }
         assertEquals(snapshot(tenant, v.transactionTime()), keys(lines(output, v, "output")));
+    }
+
+    /**
+     * A page comes from PostgreSQL in chunks (a 32nd of the page budget) that are copied together into
+     * buffers (half of it): with a budget of 2,400 bytes a page of rows of 30 to 500 bytes is several
+     * chunks and buffers, in id order, and parts of 7 resources are cut across those buffers. The
+     * exported bytes are the stored ones, in order, in every part.
+     */
+    @Test
+    void pagesInManyChunksAreJoinedInOrderAndCutIntoPartsAcrossThem() throws Exception {
+        String tenant = tenant();
+        try (var fx = new ResourceFixture(tenant)) {
+            fx.put("Patient", "p1", body("active", "true"), List.of("p1"));
+            for (int i = 0; i < 60; i++) {
+                fx.put("Observation", "o-%02d".formatted(i), subject("p1", "valueString", "\u00e9x".repeat((i * 37) % 160)), List.of("p1"));
+            }
+        }
+        var sel = io.sluice.store.SnapshotQueries.Selection.system(tenant, Instant.now(), null, null);
+        var page = snapshots.pageBlob(sel, "Observation", null, 1000, 2400, Long.MAX_VALUE, false).await().atMost(T);
+        assertTrue(page.chunks().size() > 1, "several buffers: " + page.chunks().size());
+        assertTrue(page.ids().length > 3 && page.ids().length < 60, "the page stops at the budget: " + page.ids().length);
+        java.io.ByteArrayOutputStream want = new java.io.ByteArrayOutputStream();
+        long before = 0;
+        for (int i = 0; i < page.ids().length; i++) {
+            assertEquals("o-%02d".formatted(i), page.ids()[i]);
+            byte[] content = stored(tenant, "Observation", page.ids()[i]);
+            assertEquals(content.length, page.sizes()[i]);
+            assertTrue(before < 2400, "a row starts within the budget");
+            before += content.length;
+            want.write(content);
+            want.write('\n');
+        }
+        assertTrue(before >= 2400 || page.ids().length == 60, "the page holds every row that starts within the budget");
+        assertArrayEquals(want.toByteArray(), page.lines().getBytes());
+
+        ExportJobView v = run(tenant, ExportLevel.SYSTEM, null, ExportRequest.all(),
+                worker("chunks", small().withParts(1000, 7, 1 << 20).withPageMaxBytes(2400)));
+        assertExportedBytesAreStored(tenant, v, "Observation");
+        assertEquals(60, lines(output, v, "output").stream().filter(l -> l.path("resourceType").asText().equals("Observation")).count());
+        assertEquals(9, v.parts().stream().filter(p -> p.resourceType().equals("Observation")).count(), "60 in parts of 7");
+    }
+
+    /**
+     * The parts of {@code type} in part order hold exactly the stored contents of the snapshot's
+     * resources of that type in id order, one per line; returns their byte count.
+     */
+    private long assertExportedBytesAreStored(String tenant, ExportJobView v, String type) throws Exception {
+        java.io.ByteArrayOutputStream want = new java.io.ByteArrayOutputStream();
+        for (String id : snapshot(tenant, v.transactionTime()).stream().filter(k -> k.startsWith(type + "/"))
+                .map(k -> k.split("/")[1]).sorted().toList()) {
+            want.write(stored(tenant, type, id));
+            want.write('\n');
+        }
+        java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+        for (ExportJobView.Part p : v.parts().stream().filter(p -> p.resourceType().equals(type))
+                .sorted(java.util.Comparator.comparingInt(ExportJobView.Part::partIndex)).toList()) {
+            got.write(output.read(p.location(), 0, -1).collect().in(io.vertx.mutiny.core.buffer.Buffer::buffer,
+                    io.vertx.mutiny.core.buffer.Buffer::appendBuffer).await().atMost(T).getBytes());
+        }
+        assertArrayEquals(want.toByteArray(), got.toByteArray(), type + ": the exported bytes are the stored ones");
+        return got.size();
     }
 
     /** The stored content of a resource's current version, as UTF-8. */
