@@ -13,7 +13,7 @@ DB=$(fresh_db)
 PORT=${PORT:-18380}
 HEAP=${HEAP:-192m}
 PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill $p 2>/dev/null; done; wait 2>/dev/null' EXIT
+trap 'for p in "${PIDS[@]}"; do kill $p 2>/dev/null || true; done; wait 2>/dev/null || true' EXIT
 q() { psql -At -d "$DB" -c "$1"; }
 launch() { # port workerid [java args]
   local port=$1 w=$2; shift 2
