@@ -72,6 +72,8 @@ final class JobRun {
     /** The first failure of one of this attempt's type lanes: the other lanes stop at their next step. */
     private volatile Throwable laneFailure;
     private io.vertx.core.Context context;
+    /** The totals being counted beside the reads of this attempt (see {@link #countBesideTheReads}); never fails. */
+    private volatile CompletableFuture<Void> pendingTotals;
 
     JobRun(ExportWorker worker, ClaimedJob job) {
         this.worker = worker;
@@ -240,9 +242,12 @@ final class JobRun {
 
     private Uni<Void> execute() {
         laneFailure = null; // a retry starts after every lane of the failed attempt has ended
+        pendingTotals = null;
         return guarded(this::selection).chain(sel -> guarded(() -> plan(sel))
                 .chain(phases -> guarded(() -> renderers())
                         .chain(renderers -> runPhases(sel, phases, renderers)))
+                .chain(() -> pendingTotals == null ? Uni.createFrom().voidItem()
+                        : Uni.createFrom().completionStage(pendingTotals))
                 .chain(() -> guarded(() -> engine.jobs.complete(job.lease())))
                 .invoke(() -> {
                     engine.metrics.jobEnded("complete");
@@ -343,6 +348,11 @@ final class JobRun {
     private Uni<List<TypeProgressRow>> plan(Selection sel) {
         return engine.jobs.progress(job.lease().jobId()).chain(rows -> {
             if (!rows.isEmpty()) {
+                List<String> uncounted = rows.stream().filter(p -> p.kind().equals("output") && p.total() == null)
+                        .map(TypeProgressRow::resourceType).toList();
+                if (countsBesideTheReads(sel) && !uncounted.isEmpty()) {
+                    countBesideTheReads(sel, uncounted);
+                }
                 return Uni.createFrom().item(ordered(rows));
             }
             ExportRequest r = job.request();
@@ -354,7 +364,8 @@ final class JobRun {
             } else {
                 types = engine.snapshots.compartmentTypes(job.tenant());
             }
-            return types.chain(ts -> totals(sel, ts)).chain(totals -> {
+            boolean beside = countsBesideTheReads(sel);
+            return types.chain(ts -> beside ? Uni.createFrom().item(uncounted(ts)) : totals(sel, ts)).chain(totals -> {
                 List<TypeProgressRow> plan = new ArrayList<>();
                 if (!r.lenientIssues().isEmpty()) {
                     plan.add(TypeProgressRow.start("error", "OperationOutcome", (long) r.lenientIssues().size()));
@@ -364,10 +375,48 @@ final class JobRun {
                     totals.keySet().forEach(type -> plan.add(TypeProgressRow.start("deleted", type, null)));
                 }
                 return engine.jobs.initProgress(job.lease(), plan)
+                        .invoke(() -> {
+                            if (beside) {
+                                countBesideTheReads(sel, List.copyOf(totals.keySet()));
+                            }
+                        })
                         .chain(() -> engine.jobs.progress(job.lease().jobId()))
                         .map(JobRun::ordered);
             });
         });
+    }
+
+    /**
+     * Whether the totals are counted while the phases already read: they only feed {@code X-Progress},
+     * except for a small cohort, whose phases choose how to read by them ({@link #byMembers}). The
+     * count (a pass over the type heads, 150 ms for 200K resources) then no longer delays the first page.
+     */
+    private boolean countsBesideTheReads(Selection sel) {
+        return settings.countTotals() && !sel.smallCohort();
+    }
+
+    private static Map<String, Optional<Long>> uncounted(List<String> types) {
+        Map<String, Optional<Long>> none = new java.util.TreeMap<>();
+        types.forEach(t -> none.put(t, Optional.empty()));
+        return none;
+    }
+
+    /**
+     * Counts the totals of {@code types} and records them (fenced) while the phases run; the job
+     * completes only after (see {@link #execute}). A failure leaves the totals unknown, as with counting
+     * off, and never fails the job.
+     */
+    private void countBesideTheReads(Selection sel, List<String> types) {
+        pendingTotals = totals(sel, types)
+                .chain(totals -> {
+                    Map<String, Long> known = new java.util.TreeMap<>();
+                    totals.forEach((type, total) -> total.ifPresent(n -> known.put(type, n)));
+                    return known.isEmpty() ? Uni.createFrom().voidItem() : engine.jobs.recordTotals(job.lease(), known);
+                })
+                .onFailure().invoke(e -> log(() -> LOG.debugf("export job %s: totals not recorded: %s",
+                        job.lease().jobId(), e.getMessage())))
+                .onFailure().recoverWithNull()
+                .subscribeAsCompletionStage();
     }
 
     private static List<TypeProgressRow> ordered(List<TypeProgressRow> rows) {

@@ -18,6 +18,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
@@ -188,6 +189,24 @@ public class JobStore {
                     VALUES ($1, $2, $3, $4)
                     ON CONFLICT (job_id, kind, resource_type) DO NOTHING
                     """).executeBatch(batch).replaceWithVoid();
+        });
+    }
+
+    /**
+     * In a fenced transaction: the totals of output phases that have none yet ({@code X-Progress}),
+     * counted while the phases already run.
+     */
+    public Uni<Void> recordTotals(Lease lease, Map<String, Long> totals) {
+        return inFencedTransaction(lease, conn -> {
+            if (totals.isEmpty()) {
+                return Uni.createFrom().voidItem();
+            }
+            return conn.preparedQuery("""
+                    UPDATE export_type_progress AS p SET total = t.n
+                      FROM unnest($2::text[], $3::int8[]) AS t(rt, n)
+                     WHERE p.job_id = $1 AND p.kind = 'output' AND p.resource_type = t.rt AND p.total IS NULL
+                    """).execute(Tuple.of(lease.jobId(), totals.keySet().toArray(String[]::new),
+                    totals.values().toArray(Long[]::new))).replaceWithVoid();
         });
     }
 

@@ -120,6 +120,40 @@ class ResilienceTest extends WorkerTestBase {
         assertEquals(2, count("SELECT max(fencing_token) FROM export_part WHERE job_id = ?", job.id()));
     }
 
+    /**
+     * Totals are counted beside the reads: an attempt that dies before recording them leaves its phases
+     * without totals, and the next attempt counts and records them before the job completes.
+     */
+    @Test
+    void totalsMissingAfterACrashAreCountedByTheNextAttempt() throws Exception {
+        String tenant = tenant();
+        populate(tenant, 30);
+        ExportWorker a = worker("crashy-totals", small());
+        AtomicBoolean crashed = new AtomicBoolean();
+        a.setHooks(crashAtPart(a, 1, crashed));
+        ExportJobView job = create(service, tenant, ExportLevel.SYSTEM, null, ExportRequest.all());
+        a.runOnce().await().atMost(T);
+        long deadline = System.nanoTime() + T.toNanos();
+        while (!crashed.get() && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertTrue(crashed.get());
+        // let the crashed attempt's own count end (it records while its lease holds), then take it back:
+        // as if the attempt had died before counting
+        deadline = System.nanoTime() + T.toNanos();
+        while (count("SELECT count(*) FROM export_type_progress WHERE job_id = ? AND kind = 'output' AND total IS NULL",
+                job.id()) > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        sql("UPDATE export_type_progress SET total = NULL WHERE job_id = ?", job.id());
+        expireLease(job.id());
+        ExportWorker b = worker("rescuer-totals", small());
+        assertEquals("complete", awaitFinal(job.id(), T, b));
+        assertExactlyOnce(tenant, job.id());
+        assertEquals(0, count("SELECT count(*) FROM export_type_progress WHERE job_id = ? AND kind = 'output' "
+                + "AND total IS DISTINCT FROM exported", job.id()), "every phase has its total again, equal to what it exported");
+    }
+
     @Test
     void crashesAtRandomPointsStillExportEverythingExactlyOnce() throws Exception {
         Random random = new Random(42);
