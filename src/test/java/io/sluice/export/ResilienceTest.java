@@ -97,13 +97,12 @@ class ResilienceTest extends WorkerTestBase {
         };
     }
 
-    @Test
-    void crashBetweenPartWriteAndRecordResumesExactlyOnce() throws Exception {
-        String tenant = tenant();
+    /** A system job of 30 resources whose worker crashed when it had finalized its n-th part, before recording it. */
+    private ExportJobView systemJobCrashedAtPart(String tenant, String workerName, int n) throws Exception {
         populate(tenant, 30);
-        ExportWorker a = worker("crashy", small());
+        ExportWorker a = worker(workerName, small());
         AtomicBoolean crashed = new AtomicBoolean();
-        a.setHooks(crashAtPart(a, 3, crashed));
+        a.setHooks(crashAtPart(a, n, crashed));
         ExportJobView job = create(service, tenant, ExportLevel.SYSTEM, null, ExportRequest.all());
         a.runOnce().await().atMost(T);
         long deadline = System.nanoTime() + T.toNanos();
@@ -111,6 +110,13 @@ class ResilienceTest extends WorkerTestBase {
             Thread.sleep(5);
         }
         assertTrue(crashed.get());
+        return job;
+    }
+
+    @Test
+    void crashBetweenPartWriteAndRecordResumesExactlyOnce() throws Exception {
+        String tenant = tenant();
+        ExportJobView job = systemJobCrashedAtPart(tenant, "crashy", 3);
         assertEquals("in-progress", status(job.id()));
         assertEquals(2, count("SELECT count(*) FROM export_part WHERE job_id = ?", job.id()));
         expireLease(job.id());
@@ -127,20 +133,10 @@ class ResilienceTest extends WorkerTestBase {
     @Test
     void totalsMissingAfterACrashAreCountedByTheNextAttempt() throws Exception {
         String tenant = tenant();
-        populate(tenant, 30);
-        ExportWorker a = worker("crashy-totals", small());
-        AtomicBoolean crashed = new AtomicBoolean();
-        a.setHooks(crashAtPart(a, 1, crashed));
-        ExportJobView job = create(service, tenant, ExportLevel.SYSTEM, null, ExportRequest.all());
-        a.runOnce().await().atMost(T);
-        long deadline = System.nanoTime() + T.toNanos();
-        while (!crashed.get() && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
-        assertTrue(crashed.get());
+        ExportJobView job = systemJobCrashedAtPart(tenant, "crashy-totals", 1);
         // let the crashed attempt's own count end (it records while its lease holds), then take it back:
         // as if the attempt had died before counting
-        deadline = System.nanoTime() + T.toNanos();
+        long deadline = System.nanoTime() + T.toNanos();
         while (count("SELECT count(*) FROM export_type_progress WHERE job_id = ? AND kind = 'output' AND total IS NULL",
                 job.id()) > 0 && System.nanoTime() < deadline) {
             Thread.sleep(5);
