@@ -346,43 +346,42 @@ final class JobRun {
 
     /** The job's phases: committed rows, or a fresh plan recorded (fenced) on first run. */
     private Uni<List<TypeProgressRow>> plan(Selection sel) {
-        return engine.jobs.progress(job.lease().jobId()).chain(rows -> {
-            if (!rows.isEmpty()) {
-                List<String> uncounted = rows.stream().filter(p -> p.kind().equals("output") && p.total() == null)
-                        .map(TypeProgressRow::resourceType).toList();
-                if (countsBesideTheReads(sel) && !uncounted.isEmpty()) {
-                    countBesideTheReads(sel, uncounted);
-                }
-                return Uni.createFrom().item(ordered(rows));
+        return engine.jobs.progress(job.lease().jobId())
+                .chain(rows -> rows.isEmpty() ? newPlan(sel) : Uni.createFrom().item(ordered(rows)))
+                .invoke(phases -> {
+                    // a new plan's totals, or those a previous attempt did not record
+                    List<String> uncounted = phases.stream().filter(p -> p.kind().equals("output") && p.total() == null)
+                            .map(TypeProgressRow::resourceType).toList();
+                    if (countsBesideTheReads(sel) && !uncounted.isEmpty()) {
+                        countBesideTheReads(sel, uncounted);
+                    }
+                });
+    }
+
+    /** The phases of a job's first attempt, recorded (fenced); totals only when counted before the reads. */
+    private Uni<List<TypeProgressRow>> newPlan(Selection sel) {
+        ExportRequest r = job.request();
+        Uni<List<String>> types;
+        if (!r.types().isEmpty()) {
+            types = Uni.createFrom().item(r.types().stream().distinct().sorted().toList());
+        } else if (job.level() == ExportLevel.SYSTEM) {
+            types = engine.snapshots.typesPresent(job.tenant());
+        } else {
+            types = engine.snapshots.compartmentTypes(job.tenant());
+        }
+        boolean beside = countsBesideTheReads(sel);
+        return types.chain(ts -> beside ? Uni.createFrom().item(uncounted(ts)) : totals(sel, ts)).chain(totals -> {
+            List<TypeProgressRow> plan = new ArrayList<>();
+            if (!r.lenientIssues().isEmpty()) {
+                plan.add(TypeProgressRow.start("error", "OperationOutcome", (long) r.lenientIssues().size()));
             }
-            ExportRequest r = job.request();
-            Uni<List<String>> types;
-            if (!r.types().isEmpty()) {
-                types = Uni.createFrom().item(r.types().stream().distinct().sorted().toList());
-            } else if (job.level() == ExportLevel.SYSTEM) {
-                types = engine.snapshots.typesPresent(job.tenant());
-            } else {
-                types = engine.snapshots.compartmentTypes(job.tenant());
+            totals.forEach((type, total) -> plan.add(TypeProgressRow.start("output", type, total.orElse(null))));
+            if (r.since() != null) {
+                totals.keySet().forEach(type -> plan.add(TypeProgressRow.start("deleted", type, null)));
             }
-            boolean beside = countsBesideTheReads(sel);
-            return types.chain(ts -> beside ? Uni.createFrom().item(uncounted(ts)) : totals(sel, ts)).chain(totals -> {
-                List<TypeProgressRow> plan = new ArrayList<>();
-                if (!r.lenientIssues().isEmpty()) {
-                    plan.add(TypeProgressRow.start("error", "OperationOutcome", (long) r.lenientIssues().size()));
-                }
-                totals.forEach((type, total) -> plan.add(TypeProgressRow.start("output", type, total.orElse(null))));
-                if (r.since() != null) {
-                    totals.keySet().forEach(type -> plan.add(TypeProgressRow.start("deleted", type, null)));
-                }
-                return engine.jobs.initProgress(job.lease(), plan)
-                        .invoke(() -> {
-                            if (beside) {
-                                countBesideTheReads(sel, List.copyOf(totals.keySet()));
-                            }
-                        })
-                        .chain(() -> engine.jobs.progress(job.lease().jobId()))
-                        .map(JobRun::ordered);
-            });
+            return engine.jobs.initProgress(job.lease(), plan)
+                    .chain(() -> engine.jobs.progress(job.lease().jobId()))
+                    .map(JobRun::ordered);
         });
     }
 

@@ -197,17 +197,12 @@ public class JobStore {
      * counted while the phases already run.
      */
     public Uni<Void> recordTotals(Lease lease, Map<String, Long> totals) {
-        return inFencedTransaction(lease, conn -> {
-            if (totals.isEmpty()) {
-                return Uni.createFrom().voidItem();
-            }
-            return conn.preparedQuery("""
-                    UPDATE export_type_progress AS p SET total = t.n
-                      FROM unnest($2::text[], $3::int8[]) AS t(rt, n)
-                     WHERE p.job_id = $1 AND p.kind = 'output' AND p.resource_type = t.rt AND p.total IS NULL
-                    """).execute(Tuple.of(lease.jobId(), totals.keySet().toArray(String[]::new),
-                    totals.values().toArray(Long[]::new))).replaceWithVoid();
-        });
+        return inFencedTransaction(lease, conn -> conn.preparedQuery("""
+                UPDATE export_type_progress AS p SET total = t.n
+                  FROM unnest($2::text[], $3::int8[]) AS t(rt, n)
+                 WHERE p.job_id = $1 AND p.kind = 'output' AND p.resource_type = t.rt AND p.total IS NULL
+                """).execute(Tuple.of(lease.jobId(), totals.keySet().toArray(String[]::new),
+                totals.values().toArray(Long[]::new))).replaceWithVoid());
     }
 
     /**
