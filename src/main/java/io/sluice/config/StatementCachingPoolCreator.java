@@ -22,7 +22,7 @@ import java.util.List;
 @Singleton
 public class StatementCachingPoolCreator implements PgPoolCreator {
 
-    /** Longest statement text kept in a connection's cache (the longest Sluice statement is under 5,000). */
+    /** Longest statement text kept in a connection's cache (Sluice's longest, an export page query, has about 2,300). */
     static final int CACHED_SQL_MAX_CHARS = 16 * 1024;
 
     @Override

@@ -365,7 +365,7 @@ class LevelsAndFiltersTest extends WorkerTestBase {
 
     /**
      * A page comes from PostgreSQL in chunks (a 32nd of the page budget) that are copied together into
-     * buffers (half of it): with a budget of 2,400 bytes a page of rows of 30 to 500 bytes is several
+     * buffers (half of it): with a budget of 2,400 bytes a page of rows of 100 to 600 bytes is several
      * chunks and buffers, in id order, and parts of 7 resources are cut across those buffers. The
      * exported bytes are the stored ones, in order, in every part.
      */
