@@ -663,11 +663,7 @@ final class JobRun {
         /** A joined page; more follow when it was full or cut short by the byte budget. */
         static Page of(SnapshotQueries.PageBlob blob, int limit) {
             int n = blob.ids().length;
-            long stored = 0;
-            for (int size : blob.sizes()) {
-                stored += size;
-            }
-            return new Page(List.of(), blob, n, blob.scanned() >= limit || n < blob.scanned(), stored,
+            return new Page(List.of(), blob, n, blob.scanned() >= limit || n < blob.scanned(), blob.storedBytes(),
                     n == 0 ? null : blob.ids()[n - 1]);
         }
     }

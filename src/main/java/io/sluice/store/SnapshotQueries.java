@@ -65,13 +65,8 @@ public class SnapshotQueries {
             if (huge && (ids.length != 1 || length != 0)) {
                 throw new IllegalStateException("a huge row comes alone and by reference, not in a page of " + ids.length);
             }
-            long total = 0;
-            if (!huge) {
-                total = ids.length;
-                for (int size : sizes) {
-                    total += size;
-                }
-            }
+            // the fields are not assigned yet in a compact constructor: the parameter, not storedBytes()
+            long total = huge ? 0 : ids.length + Arrays.stream(sizes).asLongStream().sum();
             if (sizes.length != ids.length || total != length) {
                 throw new IllegalStateException("page blob of " + ids.length + " ids, " + sizes.length + " sizes and "
                         + length + " bytes does not add up");
@@ -81,6 +76,11 @@ public class SnapshotQueries {
                     throw new IllegalStateException("page blob rows are not in id order at " + ids[i]);
                 }
             }
+        }
+
+        /** The rows' stored sizes added up (a huge row's included, newlines not). */
+        public long storedBytes() {
+            return Arrays.stream(sizes).asLongStream().sum();
         }
 
         /** Bytes {@code [from, to)} of the page's lines, as slices of its chunks (no copy). */
@@ -213,14 +213,23 @@ public class SnapshotQueries {
                   %s))
             """;
 
+    /**
+     * The stored JSON text {@code text} as UTF-8 bytes: {@code textsend} converts it to the client's
+     * encoding, which the client sets to UTF8, without validating the whole string again as
+     * {@code convert_to} does. Every export read of contents goes through it.
+     */
+    private static String utf8(String text) {
+        return "textsend(" + text + ")";
+    }
+
     /** The content column of the page queries: the stored JSON as UTF-8 bytes. */
-    private static final String CONTENT = "convert_to(v.content, 'UTF8') AS content";
+    private static final String CONTENT = utf8("v.content") + " AS content";
 
     /**
      * {@link #CONTENT} in a joined page: the stored text as it is, which is a TOAST pointer for a large
      * row, so the window and the sort of {@link #blobOf} carry pointers, not contents, and a row over
-     * {@code $12} bytes is never read (its size comes from the TOAST header). {@code textsend} turns
-     * the kept rows into UTF-8 bytes in the aggregate.
+     * {@code $12} bytes is never read (its size comes from the TOAST header). {@link #utf8} turns the
+     * kept rows into bytes in the aggregate.
      */
     private static final String STORED_CONTENT = "v.content AS content, octet_length(v.content) AS raw_size";
 
@@ -312,7 +321,7 @@ public class SnapshotQueries {
             throw new IllegalStateException("a page query selects its content column once");
         }
         return """
-                SELECT string_agg(textsend(q.content) || '\\x0a'::bytea, ''::bytea) FILTER (WHERE q.keep AND NOT q.big) AS lines,
+                SELECT string_agg(%s || '\\x0a'::bytea, ''::bytea) FILTER (WHERE q.keep AND NOT q.big) AS lines,
                        string_agg(q.id, ' ') FILTER (WHERE q.keep) AS ids,
                        array_agg(q.raw_size) FILTER (WHERE q.keep) AS sizes,
                        max(q.rn)::int AS scanned,
@@ -327,7 +336,7 @@ public class SnapshotQueries {
                                coalesce(sum(p.raw_size) OVER (ORDER BY p.id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before,
                                NOT bool_or(p.raw_size > $12::int8) OVER upto AS none_huge
                         FROM (
-                """ + page.replace(CONTENT, STORED_CONTENT) + """
+                """.formatted(utf8("q.content")) + page.replace(CONTENT, STORED_CONTENT) + """
                         ) p
                         WINDOW upto AS (ORDER BY p.id ROWS UNBOUNDED PRECEDING)
                     ) w
@@ -452,12 +461,12 @@ public class SnapshotQueries {
     public Uni<Void> streamContent(Selection s, String type, String id, int sliceBytes, Function<Buffer, Uni<Void>> sink) {
         return translated(pool.withTransaction(c -> c.prepare("""
                 SELECT o, substring(t.b FROM o FOR $5)
-                FROM (SELECT convert_to(v.content, 'UTF8') AS b FROM resource_version v
+                FROM (SELECT %s AS b FROM resource_version v
                       WHERE v.tenant = $1 AND v.resource_type = $2 AND v.id = $3
                         AND v.valid_from <= $4 AND (v.valid_to IS NULL OR v.valid_to > $4) AND NOT v.deleted
                       OFFSET 0) t
                 CROSS JOIN LATERAL generate_series(1, octet_length(t.b), $5) o
-                """).chain(ps -> {
+                """.formatted(utf8("v.content"))).chain(ps -> {
             var cursor = ps.cursor(Tuple.of(s.tenant(), type, id, Sql.ts(s.at()), sliceBytes));
             return readSlices(cursor, 1, type + "/" + id, sink)
                     .eventually(cursor::close)

@@ -70,9 +70,9 @@ class HugeLineIT {
 
     /**
      * A stored 50 MB resource (written over JDBC once the service has migrated the database, beside two
-     * small ones) exports intact, on its first attempt, from the packaged service at -Xmx96m, half of
+     * small ones) exports intact, on its first attempt, from the packaged service at -Xmx128m, two thirds of
      * issue 8's 192 MiB: a resource over the page budget never travels in a page; it is read and written
-     * in slices of about the page budget, so the heap needs no room for the resource at all (the earlier
+     * in slices of a quarter of the page budget, so the heap needs no room for the resource at all (the earlier
      * whole-row read needed two to three times its size while the database client assembled the row,
      * and ran out of a 192 MiB heap in the benchmark's long-running process).
      */
