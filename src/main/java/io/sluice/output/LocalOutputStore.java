@@ -19,6 +19,7 @@ import java.util.HexFormat;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.regex.Pattern;
 
 /**
@@ -34,6 +35,13 @@ public class LocalOutputStore implements OutputStore {
 
     /** Largest single file write (see {@code LocalPartWriter.writeSlices}). */
     static final int WRITE_SLICE_BYTES = 1 << 20;
+
+    /**
+     * Bytes written to a part after which its writer starts flushing them to disk in the background
+     * (see {@code LocalPartWriter.writeBack}), so finalizing a 90 MB part waits for its last few
+     * megabytes instead of all of them.
+     */
+    static final long WRITE_BACK_BYTES = 8L << 20;
 
     private static final Pattern TENANT = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
     private static final Pattern TYPE = Pattern.compile("[A-Za-z][A-Za-z0-9]{0,63}");
@@ -187,6 +195,12 @@ public class LocalOutputStore implements OutputStore {
         private long lines;
         private long bytes;
         private boolean closed;
+        /** Bytes written since the last background flush started. */
+        private long unflushed;
+        /** The background flush in progress or last done; never failed (its failure is kept below). */
+        private CompletableFuture<Void> writeBack = CompletableFuture.completedFuture(null);
+        /** The first failure of a background flush: the part fails at finalize, whatever the last flush says. */
+        private volatile Throwable writeBackFailure;
 
         LocalPartWriter(PartKey key, String location, Path target, Path temp, AsyncFile file) {
             this.key = key;
@@ -209,7 +223,25 @@ public class LocalOutputStore implements OutputStore {
             sha.update(chunk.getDelegate().getByteBuf().nioBuffer());
             lines += lineCount;
             bytes += chunk.length();
-            return writeSlices(chunk, 0);
+            return writeSlices(chunk, 0).invoke(() -> writeBack(chunk.length()));
+        }
+
+        /**
+         * Starts an fsync of what was written so far once {@link #WRITE_BACK_BYTES} more were written and
+         * the previous one has ended; not awaited. Its failure is kept for {@link #finalizePart}: the
+         * kernel reports a failed write-back to one fsync only, so the final fsync could succeed after it.
+         */
+        private void writeBack(long written) {
+            unflushed += written;
+            if (unflushed < WRITE_BACK_BYTES || !writeBack.isDone()) {
+                return;
+            }
+            unflushed = 0;
+            writeBack = file.flush().onFailure().invoke(e -> {
+                if (writeBackFailure == null) {
+                    writeBackFailure = e;
+                }
+            }).onFailure().recoverWithNull().subscribeAsCompletionStage();
         }
 
         /**
@@ -230,7 +262,10 @@ public class LocalOutputStore implements OutputStore {
             }
             closed = true;
             FinalizedPart part = new FinalizedPart(key, location, lines, bytes, HexFormat.of().formatHex(sha.digest()));
-            return file.flush()
+            return Uni.createFrom().completionStage(writeBack)
+                    .chain(() -> writeBackFailure == null ? file.flush() : Uni.createFrom().failure(writeBackFailure))
+                    // a part that cannot be made durable fails; its file is closed here (abort then deletes it)
+                    .onFailure().call(() -> file.close().onFailure().recoverWithNull())
                     .chain(file::close)
                     .chain(() -> vertx.fileSystem().move(temp.toString(), target.toString(),
                             new CopyOptions().setAtomicMove(true).setReplaceExisting(true)))
