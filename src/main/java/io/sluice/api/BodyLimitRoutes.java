@@ -4,20 +4,30 @@ import io.quarkus.vertx.http.runtime.RouteConstants;
 import io.sluice.config.StoreConfig;
 import io.sluice.fhir.FhirJson;
 import io.sluice.fhir.OperationOutcomes;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.impl.RoutingContextInternal;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
- * Request body limits, checked before any body is read, each refusal a 413 with an OperationOutcome. {@code $ingest} streams, so its limit is the server-wide
- * one ({@code quarkus.http.limits.max-body-size}, 1 TiB); every other route's is
- * {@code sluice.store.max-body-bytes}. A body without Content-Length (chunked) on another route is read
- * by Quarkus up to that smaller limit only, then refused, so it never fills the heap.
+ * Request body limits, each refusal a 413 with an OperationOutcome. {@code $ingest} streams, so its
+ * limit is the server-wide one ({@code quarkus.http.limits.max-body-size}, 1 TiB); every other route
+ * reads its body whole and parses it, so its limit is {@code sluice.store.max-body-bytes}, at most a
+ * {@value #HEAP_SHARE}th of the JVM heap ({@link #resourceBodyLimit}): parsing a body needs several
+ * times its size, and a body the heap cannot hold must be refused, not fail the server. An announced
+ * body over its limit is refused before it is read; a body without Content-Length (chunked) on a
+ * resource route is read here up to the limit, then refused, so it never fills the heap.
  */
 @ApplicationScoped
 public class BodyLimitRoutes {
+
+    /** The largest resource body is this fraction of the JVM heap (1/16: 12 MB at -Xmx192m). */
+    static final int HEAP_SHARE = 16;
 
     /** Where Quarkus looks for the most bytes a body of unannounced length may have (its own key). */
     static final String MAX_REQUEST_SIZE_KEY = "io.quarkus.max-request-size";
@@ -31,11 +41,16 @@ public class BodyLimitRoutes {
         this.serverLimit = serverLimit.asLongValue();
     }
 
+    /** Most bytes of a create, update or Bundle body: the configured limit, at most a 16th of the heap. */
+    static long resourceBodyLimit(StoreConfig config) {
+        return Math.min(config.maxBodyBytes(), Runtime.getRuntime().maxMemory() / HEAP_SHARE);
+    }
+
     void install(@Observes Router router) {
         // before Quarkus's own check, which answers an announced oversize body with a bare 413
         router.route().order(RouteConstants.ROUTE_ORDER_UPLOAD_LIMIT - 1).handler(this::checkAnnounced);
-        // after it, which sets the server-wide limit for bodies of unannounced length
-        router.route().order(RouteConstants.ROUTE_ORDER_UPLOAD_LIMIT + 1).handler(this::limitUnannounced);
+        // a resource body of unannounced length is read here (Quarkus's own limit would answer a bare 413)
+        router.route().order(RouteConstants.ROUTE_ORDER_UPLOAD_LIMIT + 1).handler(this::readUnannounced);
     }
 
     private static boolean ingest(RoutingContext rc) {
@@ -44,7 +59,14 @@ public class BodyLimitRoutes {
     }
 
     private long limit(RoutingContext rc) {
-        return ingest(rc) ? serverLimit : config.maxBodyBytes();
+        return ingest(rc) ? serverLimit : resourceBodyLimit(config);
+    }
+
+    private String limitText(RoutingContext rc) {
+        long limit = limit(rc);
+        return ingest(rc) ? "the limit of " + limit + " bytes"
+                : "the limit of " + limit + " bytes (sluice.store.max-body-bytes, at most a " + HEAP_SHARE
+                + "th of this server's JVM heap; bulk data goes to $ingest, which streams)";
     }
 
     private void checkAnnounced(RoutingContext rc) {
@@ -60,23 +82,73 @@ public class BodyLimitRoutes {
             rc.next(); // not reached: the HTTP decoder answers a malformed Content-Length with 400 itself
             return;
         }
-        long limit = limit(rc);
-        if (n > limit) {
-            refuse(rc, "request body of " + n + " bytes exceeds the limit of " + limit + " bytes"
-                    + (ingest(rc) ? "" : " (bulk data goes to $ingest, which streams)"));
+        if (n > limit(rc)) {
+            refuse(rc, "request body of " + n + " bytes exceeds " + limitText(rc));
             return;
         }
         rc.next();
     }
 
-    private void limitUnannounced(RoutingContext rc) {
-        if (rc.request().getHeader("Content-Length") == null && !ingest(rc)) {
-            rc.put(MAX_REQUEST_SIZE_KEY, config.maxBodyBytes());
+    /**
+     * Reads a chunked body (other than {@code $ingest}'s) whole, up to the limit, past which it answers
+     * 413 and reads no more; the REST layer then takes the body read here (as after Vert.x's body handler). A form
+     * or multipart body (the token endpoint) is left to Quarkus, which refuses it past the same limit,
+     * but with a bare 413.
+     */
+    private void readUnannounced(RoutingContext rc) {
+        boolean unannounced = rc.request().getHeader("Content-Length") == null && !ingest(rc)
+                && (rc.request().headers().contains("Transfer-Encoding") || hasBodyMethod(rc));
+        if (!unannounced) {
+            rc.next();
+            return;
         }
-        rc.next();
+        String type = rc.request().getHeader("Content-Type");
+        if (type != null && (type.toLowerCase(java.util.Locale.ROOT).startsWith("application/x-www-form-urlencoded")
+                || type.toLowerCase(java.util.Locale.ROOT).startsWith("multipart/"))) {
+            rc.put(MAX_REQUEST_SIZE_KEY, limit(rc));
+            rc.next();
+            return;
+        }
+        long limit = limit(rc);
+        HttpServerRequest request = rc.request();
+        if ("100-continue".equalsIgnoreCase(request.getHeader("Expect"))) {
+            rc.response().writeContinue();
+        }
+        Buffer body = Buffer.buffer();
+        boolean[] ended = {false};
+        request.handler(data -> {
+            if (ended[0]) {
+                return;
+            }
+            if (body.length() + (long) data.length() > limit) {
+                ended[0] = true;
+                refuse(rc, "request body exceeds " + limitText(rc));
+                return;
+            }
+            body.appendBuffer(data);
+        });
+        request.exceptionHandler(e -> {
+            if (!ended[0]) {
+                ended[0] = true;
+                rc.fail(e);
+            }
+        });
+        request.endHandler(v -> {
+            if (!ended[0]) {
+                ended[0] = true;
+                ((RoutingContextInternal) rc).setBody(body);
+                rc.next();
+            }
+        });
+        request.resume();
     }
 
-    /** Answers with an OperationOutcome and closes the connection (the body is never read). */
+    private static boolean hasBodyMethod(RoutingContext rc) {
+        HttpMethod m = rc.request().method();
+        return HttpMethod.POST.equals(m) || HttpMethod.PUT.equals(m) || HttpMethod.PATCH.equals(m);
+    }
+
+    /** Answers with an OperationOutcome and closes the connection (the rest of the body is never read). */
     private static void refuse(RoutingContext rc, String text) {
         rc.response().setStatusCode(413)
                 .putHeader("Content-Type", FhirMedia.FHIR_JSON)

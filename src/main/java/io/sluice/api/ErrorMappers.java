@@ -86,14 +86,6 @@ public class ErrorMappers {
 
     @ServerExceptionMapper
     public Response unexpected(Throwable e) {
-        for (Throwable c = e; c != null; c = c.getCause()) {
-            if (c instanceof java.io.IOException && "Request too large".equals(c.getMessage())) {
-                // a chunked body past sluice.store.max-body-bytes (api.BodyLimitRoutes): Quarkus has
-                // already answered 413 and closed the connection; this answer is only for the record
-                LOG.debugf("request body over the limit: %s", c);
-                return outcome(413, "too-costly", "request body exceeds the limit (sluice.store.max-body-bytes)");
-            }
-        }
         LOG.error("unexpected error", e);
         return outcome(500, "exception", "internal server error: " + e.getClass().getSimpleName());
     }

@@ -87,13 +87,18 @@ public class FhirApi {
         if (body == null || body.isBlank()) {
             throw ApiException.badRequest("request body is empty: expected a FHIR resource in JSON");
         }
-        if (body.length() > config.maxBodyBytes()) {
-            throw new ApiException(413, "too-costly", "request body exceeds the limit of " + config.maxBodyBytes() + " bytes");
+        long limit = BodyLimitRoutes.resourceBodyLimit(config);
+        if (body.length() > limit) {
+            throw new ApiException(413, "too-costly", "request body exceeds the limit of " + limit + " bytes");
         }
         try {
             return FhirJson.parseObject(body);
         } catch (FhirJson.InvalidJsonException e) {
             throw new ApiException(400, "structure", e.getMessage());
+        } catch (OutOfMemoryError e) {
+            // under the limit, but the heap is taken by other work: what the parse allocated is garbage again
+            throw new ApiException(413, "too-costly", "request body of " + body.length()
+                    + " characters needs more memory than this server's JVM heap has free to parse it");
         }
     }
 

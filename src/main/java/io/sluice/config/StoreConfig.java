@@ -27,7 +27,7 @@ public interface StoreConfig {
     @WithDefault("1000")
     int ingestMaxReportedErrors();
 
-    /** Largest request body of a create, update or Bundle, in bytes; larger gets 413 ($ingest has no limit). */
+    /** Largest request body of a create, update or Bundle, in bytes, capped at a 16th of the heap; larger gets 413 ($ingest streams). */
     @WithDefault("67108864")
     long maxBodyBytes();
 

@@ -21,7 +21,7 @@ import java.util.UUID;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * Single resources of 50 MB on the packaged service. Ingest at -Xmx160m with the line limit raised to
+ * Single resources of 50 MB, and resource bodies at a small heap, on the packaged service. Ingest at -Xmx160m with the line limit raised to
  * 64 MB: parsing it needs several times its size and runs out of heap; the line is rejected in the
  * report, the other lines are stored, the answer is 200 and the process stays healthy (no 5xx).
  * Export at -Xmx192m: the stored resource is exported intact.
@@ -66,6 +66,46 @@ class HugeLineIT {
         }
         assertEquals(200, http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/q/health/ready")).build(),
                 HttpResponse.BodyHandlers.discarding()).statusCode());
+    }
+
+    /**
+     * Resource bodies at a small heap (-Xmx160m: a limit of a 16th, 10 MiB): a 40 MB body, which ran
+     * the process out of heap while parsing it (a 500) though under {@code max-body-bytes}, is refused
+     * with a 413 OperationOutcome naming the limit, announced or chunked; a body of 9 MB, just under the
+     * limit, is parsed and stored at that heap, chunked too; the process stays healthy.
+     */
+    @Test
+    void resourceBodiesAreHeldToAShareOfTheHeap() throws Exception {
+        Path work = Files.createDirectories(Path.of("target", "bodies-" + UUID.randomUUID().toString().substring(0, 8)))
+                .toAbsolutePath();
+        Path log = work.resolve("bodies.log");
+        Process p = ServiceProcesses.start("bodies", work.resolve("exports"), log, processes);
+        int port = ServiceProcesses.port(log);
+        String head = "POST /tenants/bodies/fhir/Patient HTTP/1.1\r\nContent-Type: application/fhir+json\r\n";
+        byte[] big = RawHttp.endlessPatient(40 * 1024 * 1024);
+        String announced = RawHttp.exchange(port, head + "Content-Length: " + big.length + "\r\n\r\n", null);
+        RawHttp.assertOutcome(announced, 413, "16th of this server's JVM heap");
+        String chunked = RawHttp.exchange(port, head + "Transfer-Encoding: chunked\r\n\r\n", big);
+        RawHttp.assertOutcome(chunked, 413, "16th of this server's JVM heap");
+        String text = "z".repeat(9 * 1000 * 1000);
+        for (String id : List.of("announced", "chunked")) {
+            byte[] body = ("{\"resourceType\":\"Patient\",\"id\":\"" + id + "\",\"name\":[{\"family\":\"" + text + "\"}]}")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            String put = "PUT /tenants/bodies/fhir/Patient/" + id + " HTTP/1.1\r\nContent-Type: application/fhir+json\r\n";
+            String answer = id.equals("chunked") ? RawHttp.exchange(port, put + "Transfer-Encoding: chunked\r\n\r\n", body)
+                    : RawHttp.exchange(port, put + "Content-Length: " + body.length + "\r\n\r\n"
+                            + new String(body, java.nio.charset.StandardCharsets.US_ASCII), null);
+            assertTrue(answer.startsWith("HTTP/1.1 201 "), answer.substring(0, Math.min(600, answer.length())));
+        }
+        HttpClient http = HttpClient.newHttpClient();
+        HttpResponse<String> read = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                + "/tenants/bodies/fhir/Patient/chunked")).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, read.statusCode());
+        assertEquals(text, JSON.readTree(read.body()).path("name").path(0).path("family").asText());
+        assertEquals(200, http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/q/health/ready")).build(),
+                HttpResponse.BodyHandlers.discarding()).statusCode());
+        assertTrue(p.isAlive());
+        assertFalse(Files.readString(log).contains("OutOfMemoryError"), Files.readString(log));
     }
 
     /**
