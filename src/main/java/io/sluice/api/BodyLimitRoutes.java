@@ -17,17 +17,14 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 /**
  * Request body limits, each refusal a 413 with an OperationOutcome. {@code $ingest} streams, so its
  * limit is the server-wide one ({@code quarkus.http.limits.max-body-size}, 1 TiB); every other route
- * reads its body whole and parses it, so its limit is {@code sluice.store.max-body-bytes}, at most a
- * {@value #HEAP_SHARE}th of the JVM heap ({@link #resourceBodyLimit}): parsing a body needs several
- * times its size, and a body the heap cannot hold must be refused, not fail the server. An announced
+ * reads its body whole and parses it, so its limit is {@code sluice.store.max-body-bytes}, at most
+ * {@link FhirJson#maxParseBytes} (a 16th of the JVM heap): parsing a body needs several times its
+ * size, and a body the heap cannot hold must be refused, not fail the server. An announced
  * body over its limit is refused before it is read; a body without Content-Length (chunked) on a
  * resource route is read here up to the limit, then refused, so it never fills the heap.
  */
 @ApplicationScoped
 public class BodyLimitRoutes {
-
-    /** The largest resource body is this fraction of the JVM heap (1/16: 12 MB at -Xmx192m). */
-    static final int HEAP_SHARE = 16;
 
     /** Where Quarkus looks for the most bytes a body of unannounced length may have (its own key). */
     static final String MAX_REQUEST_SIZE_KEY = "io.quarkus.max-request-size";
@@ -41,9 +38,9 @@ public class BodyLimitRoutes {
         this.serverLimit = serverLimit.asLongValue();
     }
 
-    /** Most bytes of a create, update or Bundle body: the configured limit, at most a 16th of the heap. */
+    /** Most bytes of a create, update or Bundle body: the configured limit, at most what this process parses whole. */
     static long resourceBodyLimit(StoreConfig config) {
-        return Math.min(config.maxBodyBytes(), Runtime.getRuntime().maxMemory() / HEAP_SHARE);
+        return Math.min(config.maxBodyBytes(), FhirJson.maxParseBytes());
     }
 
     void install(@Observes Router router) {
@@ -65,7 +62,7 @@ public class BodyLimitRoutes {
     private String limitText(RoutingContext rc) {
         long limit = limit(rc);
         return ingest(rc) ? "the limit of " + limit + " bytes"
-                : "the limit of " + limit + " bytes (sluice.store.max-body-bytes, at most a " + HEAP_SHARE
+                : "the limit of " + limit + " bytes (sluice.store.max-body-bytes, at most a " + FhirJson.HEAP_SHARE
                 + "th of this server's JVM heap; bulk data goes to $ingest, which streams)";
     }
 

@@ -2,6 +2,7 @@ package io.sluice.export;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.fhir.FhirJson;
 import io.sluice.fhir.OperationOutcomes;
 import io.sluice.job.ClaimedJob;
 import io.sluice.job.ExportLevel;
@@ -680,10 +681,18 @@ final class JobRun {
                             phase.byMembers)
                     .map(blob -> Page.of(blob, limit));
         }
-        return engine.snapshots.page(sel, type, afterId, limit, phase.byMembers).map(rows -> {
+        long maxParse = FhirJson.maxParseBytes();
+        return engine.snapshots.page(sel, type, afterId, limit, phase.byMembers, maxParse).map(rows -> {
             List<Line> lines = new ArrayList<>(rows.size());
             long bytes = 0;
             for (SnapshotQueries.SnapshotRow r : rows) {
+                if (r.content() == null) {
+                    // parsing it could take the heap every job of this process needs
+                    throw new ExportFailure(type + "/" + r.id() + " is " + r.storedBytes() + " bytes, more than the "
+                            + maxParse + " this server parses whole (a " + FhirJson.HEAP_SHARE + "th of its JVM heap), so "
+                            + "_elements and _typeFilter cannot be applied to it: export " + type
+                            + " without them, or run the server with a larger heap");
+                }
                 bytes += r.content().length();
                 lines.add(new Line(r.id(), renderer.render(r.content())));
             }

@@ -18,6 +18,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  */
 public final class FhirJson {
 
+    /** The share of the JVM heap the largest JSON text parsed whole may have ({@link #maxParseBytes}). */
+    public static final int HEAP_SHARE = 16;
+
     /** Largest single string value accepted (e.g. a base64 attachment), in characters. */
     public static final int MAX_STRING_LENGTH = 200_000_000;
 
@@ -36,6 +39,16 @@ public final class FhirJson {
     }
 
     private FhirJson() {
+    }
+
+    /**
+     * Largest JSON text this process parses whole (a request body, a resource to project or filter on
+     * export): a {@value #HEAP_SHARE}th of the JVM heap, 12 MB at -Xmx192m, because a parse needs several
+     * times the text's size and larger texts ran a small heap out of memory. Streaming paths ({@code $ingest}
+     * lines are parsed one at a time, stored resources export unparsed) are not bound by it.
+     */
+    public static long maxParseBytes() {
+        return Runtime.getRuntime().maxMemory() / HEAP_SHARE;
     }
 
     /** The shared mapper (thread-safe). */

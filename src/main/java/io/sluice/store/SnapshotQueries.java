@@ -31,13 +31,14 @@ import java.util.function.Function;
 public class SnapshotQueries {
 
     /**
-     * One visible resource version: its id, version and raw JSON as stored, as UTF-8 bytes (read as
-     * {@code bytea}, so the text is never decoded to a String and encoded back on its way to a file).
+     * One visible resource version: its id, version, stored size in bytes and raw JSON as stored, as
+     * UTF-8 bytes (read as {@code bytea}, so the text is never decoded to a String and encoded back on
+     * its way to a file); {@code content} is null when the row is over the size the page was read with.
      */
-    public record SnapshotRow(String id, long versionId, Buffer content) {
-        /** Columns by position (id, version_id, content): the page query's select list. */
+    public record SnapshotRow(String id, long versionId, Buffer content, long storedBytes) {
+        /** Columns by position (id, version_id, content, raw_size): the page query's select list. */
         static SnapshotRow from(Row r) {
-            return new SnapshotRow(r.getString(0), r.getLong(1), r.getBuffer(2));
+            return new SnapshotRow(r.getString(0), r.getLong(1), r.getBuffer(2), r.getLong(3));
         }
     }
 
@@ -349,6 +350,19 @@ public class SnapshotQueries {
     private static final String PAGE_BLOB = blobOf(PAGE);
     private static final String MEMBER_PAGE_BLOB = blobOf(MEMBER_PAGE);
 
+    /**
+     * A page query as rows, each with its stored size ({@code octet_length}, from the TOAST header) and
+     * its content only when that is at most {@code $11} bytes, so a row too large for the reader is
+     * never read.
+     */
+    private static String rowsOf(String page) {
+        return page.replace(CONTENT, "CASE WHEN octet_length(v.content) <= $11::int8 THEN " + utf8("v.content")
+                + " END AS content, octet_length(v.content) AS raw_size");
+    }
+
+    private static final String PAGE_ROWS = rowsOf(PAGE);
+    private static final String MEMBER_PAGE_ROWS = rowsOf(MEMBER_PAGE);
+
     private static final String COUNT = """
             SELECT count(*) AS n FROM resource_version v
             WHERE
@@ -412,12 +426,15 @@ public class SnapshotQueries {
 
     /**
      * Up to {@code limit} visible resources of a type with id after {@code afterId} (null = from the
-     * start), by id. {@code byMembers} (only for a small cohort) reads through the members' compartment
+     * start), by id; the content of a row over {@code maxRowBytes} is left out (null), its size kept.
+     * {@code byMembers} (only for a small cohort) reads through the members' compartment
      * rows, which reads only exported rows but sorts the type's remaining hits on every page: right for
      * a cohort that is a small part of the tenant, wrong for a type with millions of hits.
      */
-    public Uni<List<SnapshotRow>> page(Selection s, String type, String afterId, int limit, boolean byMembers) {
-        return translated(pool.preparedQuery(pageQuery(s, byMembers, MEMBER_PAGE, PAGE)).execute(args(s, type, afterId, limit)).map(rows -> {
+    public Uni<List<SnapshotRow>> page(Selection s, String type, String afterId, int limit, boolean byMembers,
+                                       long maxRowBytes) {
+        return translated(pool.preparedQuery(pageQuery(s, byMembers, MEMBER_PAGE_ROWS, PAGE_ROWS))
+                .execute(args(s, type, afterId, limit).addLong(maxRowBytes)).map(rows -> {
             List<SnapshotRow> out = new ArrayList<>(rows.size());
             for (Row r : rows) {
                 out.add(SnapshotRow.from(r));

@@ -443,7 +443,7 @@ class LevelsAndFiltersTest extends WorkerTestBase {
         List<String> out = new java.util.ArrayList<>();
         String after = null;
         while (true) {
-            var rows = snapshots.page(sel, type, after, limit, byMembers).await().atMost(Duration.ofSeconds(10));
+            var rows = snapshots.page(sel, type, after, limit, byMembers, Long.MAX_VALUE).await().atMost(Duration.ofSeconds(10));
             rows.forEach(r -> out.add(r.id() + "/" + r.versionId()));
             if (rows.size() < limit) {
                 return out;
