@@ -33,17 +33,7 @@ done
 stop_app
 
 # Baseline A: the raw lines as resource_version rows.
-python3 - "$FILE" "$OUT/copy.tsv" <<'PY'
-import json, sys
-src, dst = sys.argv[1], sys.argv[2]
-def esc(s):
-    return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-with open(src, encoding="utf-8") as f, open(dst, "w", encoding="utf-8") as o:
-    for line in f:
-        line = line.rstrip("\n")
-        r = json.loads(line)
-        o.write("\t".join(["bench", r["resourceType"], r["id"], "1", "2026-01-01T00:00:00Z", "\\N", "f", esc(line)]) + "\n")
-PY
+version_rows "$FILE" "$OUT/copy.tsv"
 COPY_A=()
 for i in $(seq 1 "$RUNS"); do
   psql -q -d "$DB" -c "DROP TABLE IF EXISTS bench_a" -c "CREATE TABLE bench_a (LIKE resource_version INCLUDING ALL)"

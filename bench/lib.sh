@@ -55,3 +55,19 @@ synthea_ndjson() {
 machine() {
   echo "$(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(lscpu | sed -n 's/^Model name: *//p' | head -1), PostgreSQL $(psql -At -d postgres -c 'show server_version'), $(java -version 2>&1 | head -1)"
 }
+
+# version_rows NDJSON TSV: the resources as resource_version rows for psql \copy FROM (tenant "bench",
+# type, id, version 1, a fixed valid_from, no valid_to, not deleted, the raw line): the COPY FROM
+# baseline of $ingest in bench/ingest.sh and bench/export.sh
+version_rows() {
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+def esc(s):
+    return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+with open(sys.argv[1], encoding="utf-8") as f, open(sys.argv[2], "w", encoding="utf-8") as o:
+    for line in f:
+        line = line.rstrip("\n")
+        r = json.loads(line)
+        o.write("\t".join(["bench", r["resourceType"], r["id"], "1", "2026-01-01T00:00:00Z", "\\N", "f", esc(line)]) + "\n")
+PY
+}

@@ -87,10 +87,10 @@ public class BodyLimitRoutes {
     }
 
     /**
-     * Reads a chunked body (other than {@code $ingest}'s) whole, up to the limit, past which it answers
-     * 413 and reads no more; the REST layer then takes the body read here (as after Vert.x's body handler). A form
-     * or multipart body (the token endpoint) is left to Quarkus, which refuses it past the same limit,
-     * but with a bare 413.
+     * Reads a body of unannounced length (other than {@code $ingest}'s) whole, up to the limit, past
+     * which it answers 413 and reads no more; the REST layer then takes the body read here, as after
+     * Vert.x's body handler. A form or multipart body (the token endpoint) is left to Quarkus, which
+     * refuses it past the same limit, but with a bare 413.
      */
     private void readUnannounced(RoutingContext rc) {
         boolean unannounced = rc.request().getHeader("Content-Length") == null && !ingest(rc)
@@ -99,9 +99,8 @@ public class BodyLimitRoutes {
             rc.next();
             return;
         }
-        String type = rc.request().getHeader("Content-Type");
-        if (type != null && (type.toLowerCase(java.util.Locale.ROOT).startsWith("application/x-www-form-urlencoded")
-                || type.toLowerCase(java.util.Locale.ROOT).startsWith("multipart/"))) {
+        String type = String.valueOf(rc.request().getHeader("Content-Type")).toLowerCase(java.util.Locale.ROOT);
+        if (type.startsWith("application/x-www-form-urlencoded") || type.startsWith("multipart/")) {
             rc.put(MAX_REQUEST_SIZE_KEY, limit(rc));
             rc.next();
             return;

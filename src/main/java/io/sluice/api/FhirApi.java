@@ -179,7 +179,8 @@ public class FhirApi {
                 throw ApiException.badRequest("request body is not valid gzip: " + e.getMessage());
             }
         }
-        NdjsonLineReader lines = new NdjsonLineReader(in, config.ingestMaxLineBytes());
+        // a line is parsed whole: held to what this process parses whole, as a request body is
+        NdjsonLineReader lines = new NdjsonLineReader(in, (int) Math.min(config.ingestMaxLineBytes(), FhirJson.maxParseBytes()));
         IngestReport report;
         try {
             report = store.ingest(tenant, Multi.createFrom().iterable(() -> lines)

@@ -1,5 +1,6 @@
 package io.sluice.api;
 
+import io.sluice.fhir.FhirJson;
 import io.sluice.store.ResourceStore;
 
 import java.io.IOException;
@@ -75,7 +76,8 @@ final class NdjsonLineReader implements Iterator<String> {
             int len = pos - start;
             if (overflow == null) {
                 if ((long) lineLen + len > maxLineBytes) {
-                    overflow = "line is longer than the limit of " + maxLineBytes + " bytes";
+                    overflow = "line is longer than the limit of " + maxLineBytes + " bytes (sluice.store.ingest-max-line-bytes, "
+                            + "at most a " + FhirJson.HEAP_SHARE + "th of this server's JVM heap)";
                     lineLen = 0;
                 } else if (!append(start, len)) {
                     overflow = "line of more than " + lineLen + " bytes is too large for this server's memory (JVM heap)";

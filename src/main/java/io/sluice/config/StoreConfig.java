@@ -19,7 +19,7 @@ public interface StoreConfig {
     @WithDefault("2")
     int ingestParallelBatches();
 
-    /** Longest NDJSON line accepted by $ingest, in bytes; longer lines are rejected (and reported). */
+    /** Longest NDJSON line accepted by $ingest, in bytes, capped at a 16th of the heap; longer lines are rejected (and reported). */
     @WithDefault("33554432")
     int ingestMaxLineBytes();
 
