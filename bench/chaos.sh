@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Chaos suite: three service processes on one database, a system export of N resources, and
-#   kill9    — kill -9 of the process holding the job at a random point, RUNS times (one kill per job)
+#   kill9    — kill -9 of the process holding the job at a random point, RUNS kills (one kill per job)
 #   sigstop  — SIGSTOP the holder past its lease, SIGCONT after the reclaim: no write of the stale token
 #   pgrestart— restart PostgreSQL mid-export: the job completes, readiness goes down and comes back
 #   diskfull — output directory on a 2 MB tmpfs (and an unwritable one): job ends `error`, nothing stuck
@@ -81,13 +81,23 @@ check_job() { # job -> sets LOST DUP OK
 # ---- kill -9 of the holder at a random point
 if [[ " $SCENARIOS " == *" kill9 "* ]]; then
   passed=0; lost=0; dup=0; kills=0
-  # one export without a kill first, so that the kill points fall inside an export however fast it runs
-  t0=$(now); job=$(kickoff "${PORT[w1]}"); wait_status "$job" complete 300; SPAN=$(elapsed "$t0" "$(now)")
-  check_job "$job"; echo "  calibration: an export took $SPAN s; kill points in [0.05, 0.9 x that]" >> "$C/verify.log"
-  for run in $(seq 1 "$RUNS"); do
+  # one export without a kill first: its parts, so that every kill point falls inside an export (a point in
+  # time did not: a warm export ends in about 2 s, a cold one in 5)
+  job=$(kickoff "${PORT[w1]}"); wait_status "$job" complete 300; check_job "$job"
+  PARTS=$(q "SELECT count(*) FROM export_part WHERE job_id='$job'")
+  echo "  calibration: an export recorded $PARTS parts; each run is killed after a random number of them in [0, $PARTS)" >> "$C/verify.log"
+  # RUNS kills: a run whose export ends before its kill point (the last parts come fast) does not count
+  run=0
+  while [ "$kills" -lt "$RUNS" ] && [ "$run" -lt $((2 * RUNS)) ]; do
+    run=$((run + 1))
     job=$(kickoff "${PORT[w1]}")
-    sleep "$(python3 -c "import random;print(round(random.uniform(0.05, max(0.1, 0.9 * $SPAN)),2))")"
-    h=""; for _ in $(seq 1 100); do h=$(holder "$job"); [ -n "$h" ] && break; sleep 0.05; done
+    at=$(python3 -c "import random;print(random.randrange($PARTS))")
+    for _ in $(seq 1 3000); do
+      [ "$(q "SELECT count(*) FROM export_part WHERE job_id='$job'")" -ge "$at" ] && [ -n "$(holder "$job")" ] && break
+      [ "$(q "SELECT status FROM export_job WHERE id='$job'")" = complete ] && break
+      sleep 0.02
+    done
+    h=$(holder "$job")
     [ -z "$h" ] && [ "$(q "SELECT status FROM export_job WHERE id='$job'")" = complete ] && echo "  run $run: finished before the kill" >> "$C/verify.log"
     if [ -n "$h" ]; then
       parts=$(q "SELECT count(*) FROM export_part WHERE job_id='$job'")
@@ -103,7 +113,7 @@ if [[ " $SCENARIOS " == *" kill9 "* ]]; then
     fi
     [ -n "$h" ] && wait_ready "$h"
   done
-  summary kill9 "$RUNS" "$passed" "$lost" "$dup" "(kill -9 of the holder at a random point in [0.05, 0.9 x $SPAN] s after kick-off; $kills runs killed, the others finished first)"
+  summary kill9 "$run" "$passed" "$lost" "$dup" "(kill -9 of the holder after a random number of recorded parts in [0, $PARTS); $kills runs killed, the others finished first)"
 fi
 
 # ---- SIGSTOP past the lease, SIGCONT after reclaim
