@@ -40,7 +40,7 @@ public class BodyLimitRoutes {
 
     /** Most bytes of a create, update or Bundle body: the configured limit, at most what this process parses whole. */
     static long resourceBodyLimit(StoreConfig config) {
-        return Math.min(config.maxBodyBytes(), FhirJson.maxParseBytes());
+        return FhirJson.maxParseBytes(config.maxBodyBytes());
     }
 
     void install(@Observes Router router) {
@@ -62,8 +62,8 @@ public class BodyLimitRoutes {
     private String limitText(RoutingContext rc) {
         long limit = limit(rc);
         return ingest(rc) ? "the limit of " + limit + " bytes"
-                : "the limit of " + limit + " bytes (sluice.store.max-body-bytes, at most a " + FhirJson.HEAP_SHARE
-                + "th of this server's JVM heap; bulk data goes to $ingest, which streams)";
+                : "the limit of " + limit + " bytes (sluice.store.max-body-bytes, at most " + FhirJson.MAX_PARSE_RULE
+                + "; bulk data goes to $ingest, which streams)";
     }
 
     private void checkAnnounced(RoutingContext rc) {

@@ -180,7 +180,7 @@ public class FhirApi {
             }
         }
         // a line is parsed whole: held to what this process parses whole, as a request body is
-        NdjsonLineReader lines = new NdjsonLineReader(in, (int) Math.min(config.ingestMaxLineBytes(), FhirJson.maxParseBytes()));
+        NdjsonLineReader lines = new NdjsonLineReader(in, (int) FhirJson.maxParseBytes(config.ingestMaxLineBytes()));
         IngestReport report;
         try {
             report = store.ingest(tenant, Multi.createFrom().iterable(() -> lines)

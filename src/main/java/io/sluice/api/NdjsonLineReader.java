@@ -77,7 +77,7 @@ final class NdjsonLineReader implements Iterator<String> {
             if (overflow == null) {
                 if ((long) lineLen + len > maxLineBytes) {
                     overflow = "line is longer than the limit of " + maxLineBytes + " bytes (sluice.store.ingest-max-line-bytes, "
-                            + "at most a " + FhirJson.HEAP_SHARE + "th of this server's JVM heap)";
+                            + "at most " + FhirJson.MAX_PARSE_RULE + ")";
                     lineLen = 0;
                 } else if (!append(start, len)) {
                     overflow = "line of more than " + lineLen + " bytes is too large for this server's memory (JVM heap)";

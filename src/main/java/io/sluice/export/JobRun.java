@@ -689,7 +689,7 @@ final class JobRun {
                 if (r.content() == null) {
                     // parsing it could take the heap every job of this process needs
                     throw new ExportFailure(type + "/" + r.id() + " is " + r.storedBytes() + " bytes, more than the "
-                            + maxParse + " this server parses whole (a " + FhirJson.HEAP_SHARE + "th of its JVM heap), so "
+                            + maxParse + " this server parses whole (" + FhirJson.MAX_PARSE_RULE + "), so "
                             + "_elements and _typeFilter cannot be applied to it: export " + type
                             + " without them, or run the server with a larger heap");
                 }

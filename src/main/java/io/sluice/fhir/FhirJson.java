@@ -21,6 +21,9 @@ public final class FhirJson {
     /** The share of the JVM heap the largest JSON text parsed whole may have ({@link #maxParseBytes}). */
     public static final int HEAP_SHARE = 16;
 
+    /** {@link #maxParseBytes} as messages name it. */
+    public static final String MAX_PARSE_RULE = "a " + HEAP_SHARE + "th of this server's JVM heap";
+
     /** Largest single string value accepted (e.g. a base64 attachment), in characters. */
     public static final int MAX_STRING_LENGTH = 200_000_000;
 
@@ -49,6 +52,11 @@ public final class FhirJson {
      */
     public static long maxParseBytes() {
         return Runtime.getRuntime().maxMemory() / HEAP_SHARE;
+    }
+
+    /** A configured limit on a text parsed whole, held to {@link #maxParseBytes}. */
+    public static long maxParseBytes(long configured) {
+        return Math.min(configured, maxParseBytes());
     }
 
     /** The shared mapper (thread-safe). */
