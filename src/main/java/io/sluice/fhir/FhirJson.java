@@ -12,6 +12,8 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import java.io.IOException;
+
 /**
  * The JSON codec for stored FHIR resources: decimals keep their exact text (1.50 stays 1.50),
  * duplicate keys and trailing garbage are errors, output is minified.
@@ -85,6 +87,14 @@ public final class FhirJson {
             throw new InvalidJsonException("expected a JSON object, got " + n.getNodeType().name().toLowerCase());
         }
         return (ObjectNode) n;
+    }
+
+    /**
+     * A streaming parser over {@code text} with the same rules as {@link #parseObject} (duplicate keys,
+     * non-numeric numbers and oversize strings are errors); trailing content is the caller's to check.
+     */
+    public static JsonParser parser(String text) throws IOException {
+        return MAPPER.createParser(text);
     }
 
     /** Minified JSON text of a node. */

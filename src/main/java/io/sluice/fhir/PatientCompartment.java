@@ -1,8 +1,12 @@
 package io.sluice.fhir;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 
+import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -91,6 +95,9 @@ public final class PatientCompartment {
             Map.entry("SupplyRequest", List.of(new Param("subject", "deliverTo"))),
             Map.entry("VisionPrescription", List.of(new Param("patient", "patient"))));
 
+    /** The element paths of {@link #PARAMS} per type as trees of field names, for {@link #scan}. */
+    private static final Map<String, PathTree> TREES = trees();
+
     private PatientCompartment() {
     }
 
@@ -154,6 +161,107 @@ public final class PatientCompartment {
             return null;
         }
         return id;
+    }
+
+    /**
+     * Reads one JSON object from {@code parser} (a streaming parse, no tree is built) and returns the ids of
+     * the Patients whose compartment it belongs to, as {@link #patientIds(String, String, JsonNode)} finds
+     * them in the parsed tree. The whole object is read, so its syntax (and duplicate keys, when the parser
+     * detects them) is checked. Returns null, without reading further, when the object has a top-level field
+     * named {@code stopAt}, or when the text does not start with an object.
+     *
+     * @throws IOException when the text is not well-formed JSON
+     */
+    public static Set<String> scan(String resourceType, String id, JsonParser parser, String stopAt) throws IOException {
+        if (parser.nextToken() != JsonToken.START_OBJECT) {
+            return null;
+        }
+        Set<String> ids = new LinkedHashSet<>(4);
+        if ("Patient".equals(resourceType) && id != null) {
+            ids.add(id);
+        }
+        PathTree root = TREES.getOrDefault(resourceType, PathTree.EMPTY);
+        JsonToken t;
+        while ((t = parser.nextToken()) == JsonToken.FIELD_NAME) {
+            String name = parser.currentName();
+            if (name.equals(stopAt)) {
+                return null;
+            }
+            scanValue(parser, parser.nextToken(), root.children.get(name), ids);
+        }
+        if (t != JsonToken.END_OBJECT) {
+            throw new IOException("unexpected " + t);
+        }
+        return ids;
+    }
+
+    /** Field names leading to compartment references, and whether a reference is read at this node. */
+    private static final class PathTree {
+        static final PathTree EMPTY = new PathTree();
+        final Map<String, PathTree> children = new HashMap<>();
+        boolean reference;
+    }
+
+    private static Map<String, PathTree> trees() {
+        Map<String, PathTree> trees = new HashMap<>();
+        PARAMS.forEach((type, params) -> {
+            PathTree root = new PathTree();
+            for (Param p : params) {
+                PathTree node = root;
+                for (String step : p.path().split("\\.")) {
+                    node = node.children.computeIfAbsent(step, k -> new PathTree());
+                }
+                node.reference = true;
+            }
+            trees.put(type, root);
+        });
+        return trees;
+    }
+
+    /**
+     * Reads the value starting at {@code t}: arrays are walked element by element (as {@link #collect}
+     * flattens them), objects on a path are descended, {@code reference} strings at a path's end collected;
+     * everything else is read past. {@code node} is null off the paths.
+     */
+    private static void scanValue(JsonParser p, JsonToken t, PathTree node, Set<String> out) throws IOException {
+        if (t == JsonToken.START_ARRAY) {
+            JsonToken e;
+            while ((e = p.nextToken()) != JsonToken.END_ARRAY) {
+                scanValue(p, e, node, out);
+            }
+        } else if (t == JsonToken.START_OBJECT) {
+            JsonToken f;
+            while ((f = p.nextToken()) == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                JsonToken v = p.nextToken();
+                if (node != null && node.reference && v == JsonToken.VALUE_STRING && name.equals("reference")) {
+                    String pid = patientId(p.getText());
+                    if (pid != null) {
+                        out.add(pid);
+                    }
+                } else {
+                    scanValue(p, v, node == null ? null : node.children.get(name), out);
+                }
+            }
+            if (f != JsonToken.END_OBJECT) {
+                throw new IOException("unexpected " + f);
+            }
+        } else if (t == JsonToken.VALUE_NUMBER_FLOAT) {
+            checkExponent(p);
+        } else if (t == null) {
+            throw new IOException("unexpected end of input");
+        }
+    }
+
+    /**
+     * The tree reads decimals as BigDecimal, which refuses exponents beyond its range ({@code 1e9999999999});
+     * a streaming read must refuse the same numbers, so those with an exponent are converted too.
+     */
+    private static void checkExponent(JsonParser p) throws IOException {
+        String s = p.getText();
+        if (s.indexOf('e') >= 0 || s.indexOf('E') >= 0) {
+            p.getDecimalValue();
+        }
     }
 
     private static void collect(JsonNode node, String[] path, int at, List<JsonNode> out) {

@@ -1,5 +1,6 @@
 package io.sluice.store;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -7,6 +8,7 @@ import io.sluice.fhir.FhirJson;
 import io.sluice.fhir.PatientCompartment;
 import io.sluice.fhir.ResourceTypes;
 
+import java.io.IOException;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.OffsetDateTime;
@@ -18,6 +20,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Validates a resource and turns it into a {@link PreparedWrite}. The stored JSON always starts
@@ -117,6 +120,50 @@ final class ResourcePreparer {
             throw new StoreException.Invalid("invalid resource id '" + id + "': must match [A-Za-z0-9\\-.]{1,64}");
         }
     }
+
+    /**
+     * The ingest fast path: prepares a line already in stored form (it starts with
+     * {@code {"resourceType":T,"id":I}, has no top-level meta and no whitespace outside strings, as bulk
+     * NDJSON usually is) with one streaming read that checks the JSON and collects the Patient
+     * compartment, without building a tree. Returns null for every other line, valid or not, and for
+     * Groups (their members are read from the tree): {@link #prepare(String, String, ObjectNode, String)}
+     * takes those and reports what is wrong with them.
+     */
+    static PreparedWrite prepareStoredForm(String text) {
+        if (!text.startsWith(TYPE_START)) {
+            return null;
+        }
+        int typeEnd = text.indexOf('"', TYPE_START.length());
+        if (typeEnd < 0 || !text.startsWith(ID_START, typeEnd)) {
+            return null;
+        }
+        int idStart = typeEnd + ID_START.length();
+        int idEnd = text.indexOf('"', idStart);
+        if (idEnd < 0) {
+            return null;
+        }
+        String type = text.substring(TYPE_START.length(), typeEnd);
+        String id = text.substring(idStart, idEnd);
+        if (!ResourceTypes.isKnown(type) || "Group".equals(type) || !ResourceTypes.isValidId(id)) {
+            return null;
+        }
+        String tail = storedTail(text, type, id);
+        if (tail == null) {
+            return null;
+        }
+        try (JsonParser parser = FhirJson.parser(text)) {
+            Set<String> patients = PatientCompartment.scan(type, id, parser, "meta");
+            if (patients == null || parser.nextToken() != null) {
+                return null;
+            }
+            return new PreparedWrite(type, id, tail, patients, List.of());
+        } catch (IOException | RuntimeException e) {
+            return null; // the tree path reports it
+        }
+    }
+
+    private static final String TYPE_START = "{\"resourceType\":\"";
+    private static final String ID_START = "\",\"id\":\"";
 
     /**
      * The stored tail for JSON text that starts with {@code {"resourceType":T,"id":I} followed by

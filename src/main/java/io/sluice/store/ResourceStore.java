@@ -335,6 +335,10 @@ public class ResourceStore {
             if (line.isBlank()) {
                 return null;
             }
+            PreparedWrite storedForm = ResourcePreparer.prepareStoredForm(line);
+            if (storedForm != null) {
+                return storedForm;
+            }
             ObjectNode resource = FhirJson.parseObject(line);
             String type = ResourcePreparer.resourceType(resource);
             String id = ResourcePreparer.idOf(resource);

@@ -65,6 +65,31 @@ class IngestTest {
         given().get("/tenants/lz4/fhir/Basic/big-note").then().statusCode(200).body("text.div", equalTo(text));
     }
 
+    /**
+     * Stored JSON travels to PostgreSQL as UTF-8 bytes: text outside ASCII (two-, three- and four-byte
+     * characters) and JSON escapes come back byte for byte, from the ingest's streaming path (a line in
+     * stored form), from its tree path (a line with whitespace) and from a PUT.
+     */
+    @Test
+    void textOutsideAsciiIsStoredExactly() {
+        String name = "Zoë Ångström 中文 \\u00e9 \\\" 😀";
+        String streamed = "{\"resourceType\":\"Patient\",\"id\":\"utf-1\",\"name\":[{\"text\":\"" + name + "\"}]}";
+        String tree = "{ \"resourceType\":\"Patient\",\"id\":\"utf-2\",\"name\":[{\"text\":\"" + name + "\"}]}";
+        Response r = given().contentType("application/fhir+ndjson")
+                .body((streamed + "\n" + tree + "\n").getBytes(StandardCharsets.UTF_8))
+                .post("/tenants/utf8/fhir/$ingest");
+        r.then().statusCode(200).body("parameter.find { it.name == 'stored' }.valueInteger", equalTo(2));
+        given().contentType("application/fhir+json").body(tree.replace("utf-2", "utf-3").getBytes(StandardCharsets.UTF_8))
+                .put("/tenants/utf8/fhir/Patient/utf-3").then().statusCode(201);
+        String expected = "Zoë Ångström 中文 é \" 😀";
+        for (String id : List.of("utf-1", "utf-2", "utf-3")) {
+            given().get("/tenants/utf8/fhir/Patient/" + id).then().statusCode(200)
+                    .body("name[0].text", equalTo(expected));
+        }
+        String body = given().get("/tenants/utf8/fhir/Patient/utf-1").then().extract().body().asString();
+        assertTrue(body.endsWith(",\"name\":[{\"text\":\"" + name + "\"}]}"), "the line's own text is kept: " + body);
+    }
+
     @Test
     void aLargeIngestRefreshesThePlannerStatisticsAfterItsAnswer() throws Exception {
         long known;

@@ -43,6 +43,70 @@ class ResourcePreparerTest {
             assertEquals(tree.patients(), text.patients());
             assertEquals(tree.members(), text.members());
             FhirJson.parseObject(stored(text)); // valid JSON
+            PreparedWrite streamed = ResourcePreparer.prepareStoredForm(line);
+            if (line.startsWith("{\"resourceType\":\"Group\"")) {
+                assertNull(streamed, "Groups take the tree path (their members)");
+            } else {
+                assertNotNull(streamed, line);
+                assertEquals(stored(tree), stored(streamed));
+                assertEquals(tree.patients(), streamed.patients(), line);
+            }
+        }
+    }
+
+    @Test
+    void theStreamingReadFindsTheSameCompartmentsAsTheTree() {
+        List<String> lines = List.of(
+                // nested arrays, a performer that is not a Patient, a versioned and an absolute reference
+                "{\"resourceType\":\"Observation\",\"id\":\"o\",\"subject\":{\"reference\":\"Patient/a\"},"
+                        + "\"performer\":[[{\"reference\":\"Patient/b/_history/2\"}],{\"reference\":\"Practitioner/x\"},"
+                        + "{\"reference\":\"https://h.example/fhir/Patient/c\"}],\"focus\":[{\"reference\":\"Patient/no\"}]}",
+                // an escaped slash, a reference that is not a string, a reference one level too deep
+                "{\"resourceType\":\"Encounter\",\"id\":\"e\",\"subject\":{\"reference\":\"Patient\\/p\"},"
+                        + "\"participant\":[{\"individual\":{\"reference\":\"Patient/no\"}}]}",
+                "{\"resourceType\":\"Encounter\",\"id\":\"e\",\"subject\":{\"reference\":7}}",
+                "{\"resourceType\":\"Encounter\",\"id\":\"e\",\"subject\":{\"x\":{\"reference\":\"Patient/no\"}}}",
+                "{\"resourceType\":\"Encounter\",\"id\":\"e\",\"subject\":[\"Patient/no\",null,{\"reference\":\"Patient/q\"}]}",
+                // paths of several steps, arrays at each step
+                "{\"resourceType\":\"CarePlan\",\"id\":\"c\",\"activity\":[{\"detail\":{\"performer\":[{\"reference\":"
+                        + "\"Patient/q\"}]}},{\"detail\":[{\"performer\":{\"reference\":\"Patient/r\"}}]},{\"detail\":1.5e3}]}",
+                "{\"resourceType\":\"AuditEvent\",\"id\":\"x\",\"agent\":[{\"who\":{\"reference\":\"Patient/p\"}}],"
+                        + "\"entity\":[{\"what\":{\"reference\":\"Patient/q\"}}]}",
+                // a Patient is in its own compartment and its links'
+                "{\"resourceType\":\"Patient\",\"id\":\"p1\",\"link\":[{\"other\":{\"reference\":\"Patient/p2\"}}]}",
+                "{\"resourceType\":\"Organization\",\"id\":\"o\",\"partOf\":{\"reference\":\"Patient/no\"}}");
+        for (String line : lines) {
+            PreparedWrite streamed = ResourcePreparer.prepareStoredForm(line);
+            assertNotNull(streamed, line);
+            PreparedWrite tree = fromTree(line);
+            assertEquals(tree.patients(), streamed.patients(), line);
+            assertEquals(stored(fromText(line)), stored(streamed), line); // the line's own text, escapes and all
+        }
+        assertEquals(java.util.Set.of("a", "b", "c"), ResourcePreparer.prepareStoredForm(lines.get(0)).patients());
+        assertEquals(java.util.Set.of("p"), ResourcePreparer.prepareStoredForm(lines.get(1)).patients());
+        assertEquals(java.util.Set.of("q", "r"), ResourcePreparer.prepareStoredForm(lines.get(5)).patients());
+    }
+
+    @Test
+    void linesTheStreamingReadDoesNotTakeGoToTheTree() {
+        List<String> lines = List.of(
+                "{\"resourceType\":\"Patient\",\"id\":\"a\",\"meta\":{\"source\":\"x\"}}",       // client meta
+                "{\"resourceType\":\"Patient\",\"id\":\"a\", \"gender\":\"other\"}",                 // whitespace
+                "{\"resourceType\":\"Group\",\"id\":\"g\",\"type\":\"person\",\"actual\":true}",    // members
+                "{\"resourceType\":\"Patient\",\"id\":\"\\u0061\"}",                                   // escaped id
+                "{\"resourceType\":\"Patient\",\"id\":\"a\",\"gender\":\"other\"}x",                  // trailing text
+                "{\"resourceType\":\"Patient\",\"id\":\"a\",\"gender\":\"other\",\"gender\":\"male\"}", // duplicate
+                "{\"resourceType\":\"Observation\",\"id\":\"o\",\"valueQuantity\":{\"value\":1e999999999999}}",
+                "{\"resourceType\":\"Observation\",\"id\":\"o\",\"code\":{\"text\":\"a\"}",           // unclosed
+                "{\"resourceType\":\"Observation\",\"id\":\"o\",\"code\":[1,}",
+                "{\"resourceType\":\"Unknown\",\"id\":\"o\"}",
+                "{\"resourceType\":\"Patient\",\"id\":\"bad id\"}",
+                "{\"resourceType\":\"Patient\",\"id\":\"a\",\"resourceType\":\"Patient\"}");
+        for (String line : lines) {
+            assertNull(ResourcePreparer.prepareStoredForm(line), line);
+        }
+        for (String bad : lines.subList(4, lines.size())) {
+            assertThrows(RuntimeException.class, () -> fromText(bad), bad);
         }
     }
 
