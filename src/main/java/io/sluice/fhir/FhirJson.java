@@ -90,11 +90,11 @@ public final class FhirJson {
     }
 
     /**
-     * A streaming parser over {@code text} with the same rules as {@link #parseObject} (duplicate keys,
+     * A streaming parser over UTF-8 JSON text with the same rules as {@link #parseObject} (duplicate keys,
      * non-numeric numbers and oversize strings are errors); trailing content is the caller's to check.
      */
-    public static JsonParser parser(String text) throws IOException {
-        return MAPPER.createParser(text);
+    public static JsonParser parser(byte[] utf8) throws IOException {
+        return MAPPER.createParser(utf8);
     }
 
     /** Minified JSON text of a node. */

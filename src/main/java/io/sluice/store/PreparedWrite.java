@@ -8,11 +8,11 @@ import java.util.Set;
  *
  * @param resourceType type
  * @param id           logical id
- * @param tail         the minified resource JSON after {@code "meta":{} (see {@link ResourcePreparer}); null for a delete
+ * @param tail         the minified resource JSON after {@code "meta":{} as UTF-8 (see {@link ResourcePreparer}); null for a delete
  * @param patients     Patient compartments the new version belongs to
  * @param members      Group members (Group only)
  */
-record PreparedWrite(String resourceType, String id, String tail, Set<String> patients, List<GroupMember> members) {
+record PreparedWrite(String resourceType, String id, byte[] tail, Set<String> patients, List<GroupMember> members) {
 
     static PreparedWrite delete(String resourceType, String id) {
         return new PreparedWrite(resourceType, id, null, Set.of(), List.of());
@@ -28,6 +28,6 @@ record PreparedWrite(String resourceType, String id, String tail, Set<String> pa
 
     /** Rough size in bytes, for batching. */
     long weight() {
-        return 64 + (tail == null ? 0 : tail.length()) + 48L * (patients.size() + members.size());
+        return 64 + (tail == null ? 0 : tail.length) + 48L * (patients.size() + members.size());
     }
 }

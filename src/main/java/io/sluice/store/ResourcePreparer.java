@@ -9,6 +9,7 @@ import io.sluice.fhir.PatientCompartment;
 import io.sluice.fhir.ResourceTypes;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.OffsetDateTime;
@@ -17,6 +18,7 @@ import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -77,7 +79,8 @@ final class ResourcePreparer {
         String tail = sourceText == null || resource.has("meta") ? null : storedTail(sourceText, type, id);
         if (tail != null) {
             List<GroupMember> members = "Group".equals(type) ? members(resource) : List.of();
-            return new PreparedWrite(type, id, tail, PatientCompartment.patientIds(type, id, resource), members);
+            return new PreparedWrite(type, id, tail.getBytes(StandardCharsets.UTF_8),
+                    PatientCompartment.patientIds(type, id, resource), members);
         }
         JsonNodeFactory f = JsonNodeFactory.instance;
         ObjectNode ordered = f.objectNode();
@@ -111,7 +114,7 @@ final class ResourcePreparer {
             throw new IllegalStateException("unexpected serialization prefix for " + type + "/" + id);
         }
         List<GroupMember> members = "Group".equals(type) ? members(resource) : List.of();
-        return new PreparedWrite(type, id, text.substring(prefix.length()),
+        return new PreparedWrite(type, id, text.substring(prefix.length()).getBytes(StandardCharsets.UTF_8),
                 PatientCompartment.patientIds(type, id, resource), members);
     }
 
@@ -147,15 +150,21 @@ final class ResourcePreparer {
         if (!ResourceTypes.isKnown(type) || "Group".equals(type) || !ResourceTypes.isValidId(id)) {
             return null;
         }
-        String tail = storedTail(text, type, id);
-        if (tail == null) {
+        // the head {"resourceType":T,"id":I is ASCII (a known type, a valid id): its length in chars is its length in bytes
+        int headEnd = idEnd + 1;
+        if (headEnd >= text.length() || (text.charAt(headEnd) != ',' && text.charAt(headEnd) != '}')
+                || !minified(text, headEnd)) {
             return null;
         }
-        try (JsonParser parser = FhirJson.parser(text)) {
+        byte[] utf8 = text.getBytes(StandardCharsets.UTF_8);
+        try (JsonParser parser = FhirJson.parser(utf8)) {
             Set<String> patients = PatientCompartment.scan(type, id, parser, "meta");
             if (patients == null || parser.nextToken() != null) {
                 return null;
             }
+            byte[] tail = new byte[1 + utf8.length - headEnd];
+            tail[0] = '}';
+            System.arraycopy(utf8, headEnd, tail, 1, utf8.length - headEnd);
             return new PreparedWrite(type, id, tail, patients, List.of());
         } catch (IOException | RuntimeException e) {
             return null; // the tree path reports it
@@ -211,17 +220,16 @@ final class ResourcePreparer {
         return "{\"resourceType\":\"" + type + "\",\"id\":\"" + id + "\"";
     }
 
-    /** The stored JSON of a version: the prefix, the server meta, then the tail. */
-    static String content(PreparedWrite w, long versionId, String lastUpdated) {
-        String tail = w.tail();
-        StringBuilder sb = new StringBuilder(tail.length() + 160);
-        sb.append(prefix(w.resourceType(), w.id()))
-                .append("\"versionId\":\"").append(versionId)
-                .append("\",\"lastUpdated\":\"").append(lastUpdated).append('"');
-        if (!tail.startsWith("}")) {
-            sb.append(',');
-        }
-        return sb.append(tail).toString();
+    /** The stored JSON of a version as UTF-8: the prefix, the server meta, then the tail. */
+    static byte[] content(PreparedWrite w, long versionId, String lastUpdated) {
+        byte[] tail = w.tail();
+        // everything before the tail is ASCII: the type, a valid id, digits and an ISO instant
+        String before = prefix(w.resourceType(), w.id()) + "\"versionId\":\"" + versionId
+                + "\",\"lastUpdated\":\"" + lastUpdated + '"' + (tail.length > 0 && tail[0] == '}' ? "" : ",");
+        byte[] head = before.getBytes(StandardCharsets.US_ASCII);
+        byte[] out = Arrays.copyOf(head, head.length + tail.length);
+        System.arraycopy(tail, 0, out, head.length, tail.length);
+        return out;
     }
 
     private static List<GroupMember> members(ObjectNode group) {

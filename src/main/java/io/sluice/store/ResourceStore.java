@@ -141,7 +141,7 @@ public class ResourceStore {
      * shared snapshot lock. Each resource may occur once.
      */
     Uni<List<StoredResource>> writeAll(String tenant, List<PreparedWrite> writes) {
-        return inWriteTransaction(tenant, c -> writer.write(c, tenant, writes));
+        return inWriteTransaction(tenant, c -> writer.write(c, tenant, writes, true));
     }
 
     /** Runs {@code work} in a transaction that starts with the shared snapshot lock of the tenant. */
@@ -383,7 +383,8 @@ public class ResourceStore {
             batchWeight = 0;
             Uni<Void> room = inFlight.size() >= Math.max(1, config.ingestParallelBatches()) ? awaitOldest()
                     : Uni.createFrom().voidItem();
-            return room.invoke(() -> inFlight.addLast(new InFlight(writeAll(tenant, toWrite).invoke(this::count)
+            Uni<List<StoredResource>> write = inWriteTransaction(tenant, c -> writer.write(c, tenant, toWrite, false));
+            return room.invoke(() -> inFlight.addLast(new InFlight(write.invoke(this::count)
                     .replaceWithVoid().subscribeAsCompletionStage(), keys)));
         }
 

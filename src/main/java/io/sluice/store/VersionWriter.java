@@ -1,6 +1,7 @@
 package io.sluice.store;
 
 import io.smallrye.mutiny.Uni;
+import io.netty.buffer.Unpooled;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.SqlConnection;
@@ -95,15 +96,6 @@ public class VersionWriter {
                           $7::timestamptz[], $8::bool[]) AS u(g, vid, mt, mi, ps, pe, ina)
             """;
 
-    /**
-     * The stored JSON as its UTF-8 bytes, which {@link #INSERT_VERSIONS} reads back as text: the JDK encodes
-     * (mostly ASCII) text several times faster than the client's per-character text encoder, and PostgreSQL
-     * checks the UTF-8 either way. Null for a tombstone.
-     */
-    private static Buffer utf8(String content) {
-        return content == null ? null : Buffer.buffer(content.getBytes(StandardCharsets.UTF_8));
-    }
-
     /** Version number and timestamp assigned to one resource. */
     private record Head(long versionId, Instant lastUpdated) {
         static Head from(Row row) {
@@ -116,12 +108,17 @@ public class VersionWriter {
         return c.preparedQuery(LOCK).execute(Tuple.of(tenant)).replaceWithVoid();
     }
 
+    /** One Patient compartment membership of a new version. */
+    private record CompartmentRow(String patientId, String resourceType, String id, long versionId) {
+    }
+
     /**
      * Writes the versions (after {@link #lockSnapshot} in the same transaction). Each resource may
      * occur at most once. Returns the stored versions in input order; null for a delete of a
-     * resource that does not exist or is already deleted (nothing is written for it).
+     * resource that does not exist or is already deleted (nothing is written for it). Without
+     * {@code withContent} the returned versions carry no content (a bulk ingest only counts them).
      */
-    Uni<List<StoredResource>> write(SqlConnection c, String tenant, List<PreparedWrite> writes) {
+    Uni<List<StoredResource>> write(SqlConnection c, String tenant, List<PreparedWrite> writes, boolean withContent) {
         List<PreparedWrite> upserts = new ArrayList<>();
         List<PreparedWrite> deletes = new ArrayList<>();
         for (PreparedWrite w : writes) {
@@ -130,7 +127,7 @@ public class VersionWriter {
         Map<String, Head> heads = new HashMap<>(writes.size() * 2);
         return heads(c, UPSERT_HEADS, tenant, upserts, heads)
                 .chain(() -> heads(c, DELETE_HEADS, tenant, deletes, heads))
-                .chain(() -> writeVersions(c, tenant, writes, heads));
+                .chain(() -> writeVersions(c, tenant, writes, heads, withContent));
     }
 
     private Uni<Void> heads(SqlConnection c, String sql, String tenant, List<PreparedWrite> ws, Map<String, Head> into) {
@@ -151,7 +148,7 @@ public class VersionWriter {
     }
 
     private Uni<List<StoredResource>> writeVersions(SqlConnection c, String tenant, List<PreparedWrite> writes,
-                                                    Map<String, Head> heads) {
+                                                    Map<String, Head> heads, boolean withContent) {
         List<StoredResource> result = new ArrayList<>(writes.size());
         int n = heads.size();
         String[] types = new String[n];
@@ -160,7 +157,7 @@ public class VersionWriter {
         OffsetDateTime[] ts = new OffsetDateTime[n];
         Boolean[] deleted = new Boolean[n];
         Buffer[] contents = new Buffer[n];
-        List<String[]> compartments = new ArrayList<>();
+        List<CompartmentRow> compartments = new ArrayList<>();
         List<Object[]> members = new ArrayList<>();
         int k = 0;
         for (PreparedWrite w : writes) {
@@ -172,22 +169,24 @@ public class VersionWriter {
                 result.add(null);
                 continue;
             }
-            String content = w.isDelete() ? null
+            // stored JSON goes as its UTF-8 bytes, read back as text by INSERT_VERSIONS: no per-character encoding here
+            byte[] content = w.isDelete() ? null
                     : ResourcePreparer.content(w, h.versionId(), DateTimeFormatter.ISO_INSTANT.format(h.lastUpdated()));
             types[k] = w.resourceType();
             ids[k] = w.id();
             vids[k] = h.versionId();
             ts[k] = h.lastUpdated().atOffset(ZoneOffset.UTC);
             deleted[k] = w.isDelete();
-            contents[k] = utf8(content);
+            contents[k] = content == null ? null : Buffer.buffer(Unpooled.wrappedBuffer(content));
             k++;
             for (String p : w.patients()) {
-                compartments.add(new String[]{p, w.resourceType(), w.id(), Long.toString(h.versionId())});
+                compartments.add(new CompartmentRow(p, w.resourceType(), w.id(), h.versionId()));
             }
             for (GroupMember m : w.members()) {
                 members.add(new Object[]{w.id(), h.versionId(), m});
             }
-            result.add(new StoredResource(w.resourceType(), w.id(), h.versionId(), h.lastUpdated(), w.isDelete(), content));
+            result.add(new StoredResource(w.resourceType(), w.id(), h.versionId(), h.lastUpdated(), w.isDelete(),
+                    content == null || !withContent ? null : new String(content, StandardCharsets.UTF_8)));
         }
         if (k == 0) {
             return Uni.createFrom().item(result);
@@ -230,7 +229,7 @@ public class VersionWriter {
         return c.preparedQuery(CLOSE_PREVIOUS).execute(Tuple.of(tenant, t, i, v, at)).replaceWithVoid();
     }
 
-    private Uni<Void> insertCompartments(SqlConnection c, String tenant, List<String[]> rows) {
+    private Uni<Void> insertCompartments(SqlConnection c, String tenant, List<CompartmentRow> rows) {
         if (rows.isEmpty()) {
             return Uni.createFrom().voidItem();
         }
@@ -240,11 +239,11 @@ public class VersionWriter {
         String[] i = new String[n];
         Long[] v = new Long[n];
         for (int j = 0; j < n; j++) {
-            String[] r = rows.get(j);
-            p[j] = r[0];
-            t[j] = r[1];
-            i[j] = r[2];
-            v[j] = Long.parseLong(r[3]);
+            CompartmentRow r = rows.get(j);
+            p[j] = r.patientId();
+            t[j] = r.resourceType();
+            i[j] = r.id();
+            v[j] = r.versionId();
         }
         return c.preparedQuery(INSERT_COMPARTMENTS).execute(Tuple.of(tenant, p, t, i, v)).replaceWithVoid();
     }

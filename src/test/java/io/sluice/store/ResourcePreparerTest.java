@@ -26,7 +26,7 @@ class ResourcePreparerTest {
     }
 
     private static String stored(PreparedWrite w) {
-        return ResourcePreparer.content(w, 3, "2026-11-27T08:00:00.123Z");
+        return new String(ResourcePreparer.content(w, 3, "2026-11-27T08:00:00.123Z"), java.nio.charset.StandardCharsets.UTF_8);
     }
 
     @Test
