@@ -5,7 +5,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import java.io.IOException;
-import java.util.ArrayList;
+import java.io.UncheckedIOException;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -112,28 +112,20 @@ public final class PatientCompartment {
     }
 
     /**
-     * Ids of the Patients whose compartment the resource belongs to, in first-seen order.
+     * Ids of the Patients whose compartment the resource belongs to, in first-seen order: the parsed tree
+     * read by the same walk as {@link #scan}, so both forms follow one rule.
      *
      * @param resourceType the resource's type
      * @param id           the resource's id (a Patient is in its own compartment)
      * @param resource     the resource JSON
      */
     public static Set<String> patientIds(String resourceType, String id, JsonNode resource) {
-        Set<String> ids = new LinkedHashSet<>();
-        if ("Patient".equals(resourceType) && id != null) {
-            ids.add(id);
+        try (JsonParser tree = resource.traverse()) {
+            Set<String> ids = scan(resourceType, id, tree, null);
+            return ids == null ? Set.of() : ids;
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading a parsed JSON tree", e); // a tree is well-formed
         }
-        for (Param p : params(resourceType)) {
-            List<JsonNode> nodes = new ArrayList<>();
-            collect(resource, p.path().split("\\."), 0, nodes);
-            for (JsonNode ref : nodes) {
-                String pid = patientId(ref.path("reference").asText(null));
-                if (pid != null) {
-                    ids.add(pid);
-                }
-            }
-        }
-        return ids;
     }
 
     /**
@@ -165,10 +157,9 @@ public final class PatientCompartment {
 
     /**
      * Reads one JSON object from {@code parser} (a streaming parse, no tree is built) and returns the ids of
-     * the Patients whose compartment it belongs to, as {@link #patientIds(String, String, JsonNode)} finds
-     * them in the parsed tree. The whole object is read, so its syntax (and duplicate keys, when the parser
+     * the Patients whose compartment it belongs to, in first-seen order. The whole object is read, so its syntax (and duplicate keys, when the parser
      * detects them) is checked. Returns null, without reading further, when the object has a top-level field
-     * named {@code stopAt}, or when the text does not start with an object.
+     * named {@code stopAt} (null: none), or when the text does not start with an object.
      *
      * @throws IOException when the text is not well-formed JSON
      */
@@ -184,7 +175,7 @@ public final class PatientCompartment {
         JsonToken t;
         while ((t = parser.nextToken()) == JsonToken.FIELD_NAME) {
             String name = parser.currentName();
-            if (name.equals(stopAt)) {
+            if (name.equals(stopAt)) { // never for a null stopAt
                 return null;
             }
             scanValue(parser, parser.nextToken(), root.children.get(name), ids);
@@ -219,9 +210,10 @@ public final class PatientCompartment {
     }
 
     /**
-     * Reads the value starting at {@code t}: arrays are walked element by element (as {@link #collect}
-     * flattens them), objects on a path are descended, {@code reference} strings at a path's end collected;
-     * everything else is read past. {@code node} is null off the paths.
+     * Reads the value starting at {@code t}: arrays are walked element by element (at any depth of a path,
+     * nested arrays too), objects on a path are descended, {@code reference} strings of the objects at a
+     * path's end collected (only Patient references count); everything else is read past. {@code node} is
+     * null off the paths.
      */
     private static void scanValue(JsonParser p, JsonToken t, PathTree node, Set<String> out) throws IOException {
         if (t == JsonToken.START_ARRAY) {
@@ -261,27 +253,6 @@ public final class PatientCompartment {
         String s = p.getText();
         if (s.indexOf('e') >= 0 || s.indexOf('E') >= 0) {
             p.getDecimalValue();
-        }
-    }
-
-    private static void collect(JsonNode node, String[] path, int at, List<JsonNode> out) {
-        if (node == null || node.isMissingNode() || node.isNull()) {
-            return;
-        }
-        if (node.isArray()) {
-            for (JsonNode n : node) {
-                collect(n, path, at, out);
-            }
-            return;
-        }
-        if (at == path.length) {
-            if (node.isObject()) {
-                out.add(node);
-            }
-            return;
-        }
-        if (node.isObject()) {
-            collect(node.get(path[at]), path, at + 1, out);
         }
     }
 }
