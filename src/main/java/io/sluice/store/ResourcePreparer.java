@@ -152,8 +152,7 @@ final class ResourcePreparer {
         }
         // the head {"resourceType":T,"id":I is ASCII (a known type, a valid id): its length in chars is its length in bytes
         int headEnd = idEnd + 1;
-        if (headEnd >= text.length() || (text.charAt(headEnd) != ',' && text.charAt(headEnd) != '}')
-                || !minified(text, headEnd)) {
+        if (!storedFormAfter(text, headEnd)) {
             return null;
         }
         byte[] utf8 = text.getBytes(StandardCharsets.UTF_8);
@@ -183,11 +182,19 @@ final class ResourcePreparer {
         if (text.length() <= head.length() || !text.startsWith(head)) {
             return null;
         }
-        char next = text.charAt(head.length());
-        if ((next != ',' && next != '}') || !minified(text, head.length())) {
-            return null;
+        return storedFormAfter(text, head.length()) ? "}" + text.substring(head.length()) : null;
+    }
+
+    /**
+     * True when the text after its head {@code {"resourceType":T,"id":I} (ending at {@code headEnd}) goes on
+     * with {@code ,} or {@code }} and has no whitespace outside strings.
+     */
+    private static boolean storedFormAfter(String text, int headEnd) {
+        if (headEnd >= text.length()) {
+            return false;
         }
-        return "}" + text.substring(head.length());
+        char next = text.charAt(headEnd);
+        return (next == ',' || next == '}') && minified(text, headEnd);
     }
 
     /** True when there is no JSON whitespace outside strings from {@code from} on (the text is valid JSON). */
