@@ -1,6 +1,7 @@
 package io.sluice.api;
 
 import io.quarkus.vertx.http.runtime.RouteConstants;
+import io.sluice.auth.AuthBodyLimitFilter;
 import io.sluice.config.StoreConfig;
 import io.sluice.fhir.FhirJson;
 import io.sluice.fhir.OperationOutcomes;
@@ -25,9 +26,6 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  */
 @ApplicationScoped
 public class BodyLimitRoutes {
-
-    /** Where Quarkus looks for the most bytes a body of unannounced length may have (its own key). */
-    static final String MAX_REQUEST_SIZE_KEY = "io.quarkus.max-request-size";
 
     private final StoreConfig config;
     private final long serverLimit;
@@ -89,19 +87,15 @@ public class BodyLimitRoutes {
     /**
      * Reads a body of unannounced length (other than {@code $ingest}'s) whole, up to the limit, past
      * which it answers 413 and reads no more; the REST layer then takes the body read here, as after
-     * Vert.x's body handler. A form or multipart body (the token endpoint) is left to Quarkus, which
-     * refuses it past the same limit, but with a bare 413.
+     * Vert.x's body handler. Form and multipart bodies too (Quarkus's own reading of them answered an
+     * oversize one with a bare 413); the auth endpoints, which take forms, require a Content-Length.
      */
     private void readUnannounced(RoutingContext rc) {
+        // the auth endpoints answer a body of unannounced length with 411 before reading it (AuthBodyLimitFilter)
         boolean unannounced = rc.request().getHeader("Content-Length") == null && !ingest(rc)
+                && !AuthBodyLimitFilter.limits(rc.request().method().name(), rc.request().path())
                 && (rc.request().headers().contains("Transfer-Encoding") || hasBodyMethod(rc));
         if (!unannounced) {
-            rc.next();
-            return;
-        }
-        String type = String.valueOf(rc.request().getHeader("Content-Type")).toLowerCase(java.util.Locale.ROOT);
-        if (type.startsWith("application/x-www-form-urlencoded") || type.startsWith("multipart/")) {
-            rc.put(MAX_REQUEST_SIZE_KEY, limit(rc));
             rc.next();
             return;
         }

@@ -88,8 +88,8 @@ public class ErrorMappers {
     public Response unexpected(Throwable e) {
         for (Throwable c = e; c != null; c = c.getCause()) {
             if (c instanceof java.io.IOException && "Request too large".equals(c.getMessage())) {
-                // a chunked form or multipart body past its limit (api.BodyLimitRoutes leaves those to
-                // Quarkus): Quarkus has already answered 413 and closed the connection; this is for the record
+                // Quarkus's own body limit (api.BodyLimitRoutes reads unannounced bodies itself, so this is a
+                // safety net): Quarkus has already answered 413 and closed the connection; this is for the record
                 LOG.debugf("request body over the limit: %s", c);
                 return outcome(413, "too-costly", "request body exceeds the limit (sluice.store.max-body-bytes)");
             }

@@ -12,10 +12,14 @@ import org.jboss.resteasy.reactive.server.ServerRequestFilter;
  */
 public class AuthBodyLimitFilter {
 
+    /** True for the requests whose body this filter limits: POSTs to {@code /auth/...} and {@code /admin/...}. */
+    public static boolean limits(String method, String path) {
+        return "POST".equals(method) && path != null && (path.startsWith("/auth/") || path.startsWith("/admin/"));
+    }
+
     @ServerRequestFilter(preMatching = true)
     public Response limit(ContainerRequestContext ctx) {
-        String path = ctx.getUriInfo().getPath();
-        if (!"POST".equals(ctx.getMethod()) || !(path.startsWith("/auth/") || path.startsWith("/admin/"))) {
+        if (!limits(ctx.getMethod(), ctx.getUriInfo().getPath())) {
             return null;
         }
         String length = ctx.getHeaderString("Content-Length");
