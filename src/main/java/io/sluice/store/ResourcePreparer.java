@@ -76,11 +76,10 @@ final class ResourcePreparer {
      */
     static PreparedWrite prepare(String type, String id, ObjectNode resource, String sourceText) {
         checkId(id);
-        String tail = sourceText == null || resource.has("meta") ? null : storedTail(sourceText, type, id);
+        byte[] tail = sourceText == null || resource.has("meta") ? null : storedTail(sourceText, type, id);
         if (tail != null) {
             List<GroupMember> members = "Group".equals(type) ? members(resource) : List.of();
-            return new PreparedWrite(type, id, tail.getBytes(StandardCharsets.UTF_8),
-                    PatientCompartment.patientIds(type, id, resource), members);
+            return new PreparedWrite(type, id, tail, PatientCompartment.patientIds(type, id, resource), members);
         }
         JsonNodeFactory f = JsonNodeFactory.instance;
         ObjectNode ordered = f.objectNode();
@@ -161,10 +160,7 @@ final class ResourcePreparer {
             if (patients == null || parser.nextToken() != null) {
                 return null;
             }
-            byte[] tail = new byte[1 + utf8.length - headEnd];
-            tail[0] = '}';
-            System.arraycopy(utf8, headEnd, tail, 1, utf8.length - headEnd);
-            return new PreparedWrite(type, id, tail, patients, List.of());
+            return new PreparedWrite(type, id, tailAfter(utf8, headEnd), patients, List.of());
         } catch (IOException | RuntimeException e) {
             return null; // the tree path reports it
         }
@@ -174,15 +170,24 @@ final class ResourcePreparer {
     private static final String ID_START = "\",\"id\":\"";
 
     /**
-     * The stored tail for JSON text that starts with {@code {"resourceType":T,"id":I} followed by
+     * The stored tail, as UTF-8, for JSON text that starts with {@code {"resourceType":T,"id":I} followed by
      * {@code ,} or {@code }} and has no whitespace outside strings; null when the text is not in that form.
      */
-    static String storedTail(String text, String type, String id) {
+    static byte[] storedTail(String text, String type, String id) {
         String head = head(type, id);
         if (text.length() <= head.length() || !text.startsWith(head)) {
             return null;
         }
-        return storedFormAfter(text, head.length()) ? "}" + text.substring(head.length()) : null;
+        // the head is ASCII (a known type, a valid id): its length in chars is its length in bytes
+        return storedFormAfter(text, head.length()) ? tailAfter(text.getBytes(StandardCharsets.UTF_8), head.length()) : null;
+    }
+
+    /** The stored tail of a line in stored form, as UTF-8: {@code }} (closing the meta) and the line after its head. */
+    private static byte[] tailAfter(byte[] utf8, int headEnd) {
+        byte[] tail = new byte[1 + utf8.length - headEnd];
+        tail[0] = '}';
+        System.arraycopy(utf8, headEnd, tail, 1, utf8.length - headEnd);
+        return tail;
     }
 
     /**
