@@ -1,23 +1,23 @@
 package io.sluice.api;
 
 import io.sluice.fhir.FhirJson;
-import io.sluice.store.ResourceStore;
+import io.sluice.store.IngestLine;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
 
 /**
- * Splits a byte stream into UTF-8 lines incrementally (LF or CRLF), holding at most one line plus a
- * read buffer in memory. A line longer than the limit is skipped up to its end and yields a
- * {@link ResourceStore#REJECTED_LINE_MARKER} line with the reason, so the store reports it. Not
- * thread-safe; read errors surface as {@link UncheckedIOException}.
+ * Splits a byte stream into lines incrementally (LF or CRLF), holding at most one line plus a read
+ * buffer in memory. Lines are handed on as the bytes received (the store checks their UTF-8). A line
+ * longer than the limit is skipped up to its end and yields a {@linkplain IngestLine#rejected rejected}
+ * line with the reason, so the store reports it. Not thread-safe; read errors surface as
+ * {@link UncheckedIOException}.
  */
-final class NdjsonLineReader implements Iterator<String> {
+final class NdjsonLineReader implements Iterator<IngestLine> {
 
     private final InputStream in;
     private final int maxLineBytes;
@@ -27,7 +27,7 @@ final class NdjsonLineReader implements Iterator<String> {
     private boolean eof;
     private byte[] line = new byte[8192];
     private int lineLen;
-    private String next;
+    private IngestLine next;
 
     NdjsonLineReader(InputStream in, int maxLineBytes) {
         this.in = in;
@@ -43,16 +43,16 @@ final class NdjsonLineReader implements Iterator<String> {
     }
 
     @Override
-    public String next() {
+    public IngestLine next() {
         if (!hasNext()) {
             throw new NoSuchElementException();
         }
-        String n = next;
+        IngestLine n = next;
         next = null;
         return n;
     }
 
-    private String readLine() {
+    private IngestLine readLine() {
         lineLen = 0;
         if (line.length > 1 << 20) {
             line = new byte[8192]; // do not keep a huge line's buffer
@@ -91,19 +91,19 @@ final class NdjsonLineReader implements Iterator<String> {
         }
     }
 
-    private String finish(String overflow) {
+    private IngestLine finish(String overflow) {
         if (overflow != null) {
-            return ResourceStore.REJECTED_LINE_MARKER + overflow;
+            return IngestLine.rejected(overflow);
         }
         int len = lineLen;
         if (len > 0 && line[len - 1] == '\r') {
             len--;
         }
         try {
-            return new String(line, 0, len, StandardCharsets.UTF_8);
+            return IngestLine.of(Arrays.copyOf(line, len));
         } catch (OutOfMemoryError e) {
             line = new byte[8192];
-            return ResourceStore.REJECTED_LINE_MARKER + "line of " + len + " bytes is too large for this server's memory (JVM heap)";
+            return IngestLine.rejected("line of " + len + " bytes is too large for this server's memory (JVM heap)");
         }
     }
 

@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 
 /**
  * The JSON codec for stored FHIR resources: decimals keep their exact text (1.50 stays 1.50),
@@ -72,14 +73,35 @@ public final class FhirJson {
      * @throws InvalidJsonException when the text is not one well-formed JSON object
      */
     public static ObjectNode parseObject(String text) {
-        JsonNode n;
         try {
-            n = MAPPER.readTree(text);
+            return asObject(MAPPER.readTree(text));
         } catch (JsonProcessingException e) {
-            throw new InvalidJsonException("malformed JSON: " + e.getOriginalMessage()
-                    + (e.getLocation() != null ? " at line " + e.getLocation().getLineNr()
-                    + ", column " + e.getLocation().getColumnNr() : ""));
+            throw malformed(e);
         }
+    }
+
+    /**
+     * Parses a JSON object from UTF-8 text.
+     *
+     * @throws InvalidJsonException when the text is not one well-formed JSON object
+     */
+    public static ObjectNode parseObject(byte[] utf8) {
+        try {
+            return asObject(MAPPER.readTree(utf8));
+        } catch (JsonProcessingException e) {
+            throw malformed(e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading JSON from memory", e); // no I/O happens
+        }
+    }
+
+    private static InvalidJsonException malformed(JsonProcessingException e) {
+        return new InvalidJsonException("malformed JSON: " + e.getOriginalMessage()
+                + (e.getLocation() != null ? " at line " + e.getLocation().getLineNr()
+                + ", column " + e.getLocation().getColumnNr() : ""));
+    }
+
+    private static ObjectNode asObject(JsonNode n) {
         if (n == null || n.isMissingNode()) {
             throw new InvalidJsonException("empty body: expected a JSON object");
         }
@@ -90,11 +112,14 @@ public final class FhirJson {
     }
 
     /**
-     * A streaming parser over UTF-8 JSON text with the same rules as {@link #parseObject} (duplicate keys,
-     * non-numeric numbers and oversize strings are errors); trailing content is the caller's to check.
+     * A streaming parser over UTF-8 JSON text with the rules of {@link #parseObject} except duplicate keys,
+     * which its reader checks (as {@link PatientCompartment#scan} does, more cheaply than the parser's own
+     * check); trailing content is the caller's to check too.
      */
-    public static JsonParser parser(byte[] utf8) throws IOException {
-        return MAPPER.createParser(utf8);
+    public static JsonParser streamingParser(byte[] utf8) throws IOException {
+        JsonParser parser = MAPPER.createParser(utf8);
+        parser.disable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+        return parser;
     }
 
     /** Minified JSON text of a node. */

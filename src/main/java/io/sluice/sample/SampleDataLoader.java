@@ -3,6 +3,7 @@ package io.sluice.sample;
 import io.quarkus.runtime.StartupEvent;
 import io.sluice.config.EmbeddedConfig;
 import io.sluice.config.SampleConfig;
+import io.sluice.store.IngestLine;
 import io.sluice.store.IngestReport;
 import io.sluice.store.ResourceStore;
 import io.sluice.store.TenantStats;
@@ -70,7 +71,7 @@ public class SampleDataLoader {
                 return Uni.createFrom().nullItem();
             }
             SampleDataGenerator generator = new SampleDataGenerator(config.seed(), config.patients());
-            return store.ingest(tenant, Multi.createFrom().iterable(generator.lines()));
+            return store.ingest(tenant, Multi.createFrom().iterable(generator.lines()).map(IngestLine::of));
         }).ifNoItem().after(Duration.ofMinutes(5)).fail();
     }
 }

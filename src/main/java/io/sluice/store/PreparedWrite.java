@@ -8,18 +8,23 @@ import java.util.Set;
  *
  * @param resourceType type
  * @param id           logical id
- * @param tail         the minified resource JSON after {@code "meta":{} as UTF-8 (see {@link ResourcePreparer}); null for a delete
+ * @param source       minified UTF-8 JSON text whose bytes from {@code tailFrom} on end the stored content
+ *                     (see {@link ResourcePreparer#content}); null for a delete
+ * @param tailFrom     where that tail starts in {@code source}
+ * @param afterHead    true when the tail follows {@code {"resourceType":T,"id":I} in the source (the stored
+ *                     content closes the server meta before it); false when it follows {@code "meta":{}
  * @param patients     Patient compartments the new version belongs to
  * @param members      Group members (Group only)
  */
-record PreparedWrite(String resourceType, String id, byte[] tail, Set<String> patients, List<GroupMember> members) {
+record PreparedWrite(String resourceType, String id, byte[] source, int tailFrom, boolean afterHead,
+                     Set<String> patients, List<GroupMember> members) {
 
     static PreparedWrite delete(String resourceType, String id) {
-        return new PreparedWrite(resourceType, id, null, Set.of(), List.of());
+        return new PreparedWrite(resourceType, id, null, 0, false, Set.of(), List.of());
     }
 
     boolean isDelete() {
-        return tail == null;
+        return source == null;
     }
 
     String key() {
@@ -28,6 +33,6 @@ record PreparedWrite(String resourceType, String id, byte[] tail, Set<String> pa
 
     /** Rough size in bytes, for batching. */
     long weight() {
-        return 64 + (tail == null ? 0 : tail.length) + 48L * (patients.size() + members.size());
+        return 64 + (source == null ? 0 : source.length - tailFrom) + 48L * (patients.size() + members.size());
     }
 }

@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.fhir.FhirJson;
 import io.sluice.fhir.PatientCompartment;
 import io.sluice.fhir.ResourceTypes;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -18,7 +20,6 @@ import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -69,17 +70,17 @@ final class ResourcePreparer {
     }
 
     /**
-     * Like {@link #prepare(String, String, ObjectNode)}, with the JSON text {@code resource} was parsed
-     * from. When that text is already in stored form (it starts with {@code {"resourceType":T,"id":I},
+     * Like {@link #prepare(String, String, ObjectNode)}, with the UTF-8 JSON text {@code resource} was
+     * parsed from. When that text is already in stored form (it starts with {@code {"resourceType":T,"id":I},
      * has no meta and no whitespace outside strings, as bulk NDJSON usually is), the stored content
      * is built from the text itself instead of serializing the tree again.
      */
-    static PreparedWrite prepare(String type, String id, ObjectNode resource, String sourceText) {
+    static PreparedWrite prepare(String type, String id, ObjectNode resource, byte[] source) {
         checkId(id);
-        byte[] tail = sourceText == null || resource.has("meta") ? null : storedTail(sourceText, type, id);
-        if (tail != null) {
+        int headEnd = source == null || resource.has("meta") ? -1 : storedHeadEnd(source, type, id);
+        if (headEnd >= 0) {
             List<GroupMember> members = "Group".equals(type) ? members(resource) : List.of();
-            return new PreparedWrite(type, id, tail, PatientCompartment.patientIds(type, id, resource), members);
+            return new PreparedWrite(type, id, source, headEnd, true, PatientCompartment.patientIds(type, id, resource), members);
         }
         JsonNodeFactory f = JsonNodeFactory.instance;
         ObjectNode ordered = f.objectNode();
@@ -113,7 +114,8 @@ final class ResourcePreparer {
             throw new IllegalStateException("unexpected serialization prefix for " + type + "/" + id);
         }
         List<GroupMember> members = "Group".equals(type) ? members(resource) : List.of();
-        return new PreparedWrite(type, id, text.substring(prefix.length()).getBytes(StandardCharsets.UTF_8),
+        // the prefix is ASCII (a known type, a valid id): its length in chars is its length in bytes
+        return new PreparedWrite(type, id, text.getBytes(StandardCharsets.UTF_8), prefix.length(), false,
                 PatientCompartment.patientIds(type, id, resource), members);
     }
 
@@ -131,36 +133,35 @@ final class ResourcePreparer {
      * Groups (their members are read from the tree): {@link #prepare(String, String, ObjectNode, String)}
      * takes those and reports what is wrong with them.
      */
-    static PreparedWrite prepareStoredForm(String text) {
-        if (!text.startsWith(TYPE_START)) {
+    static PreparedWrite prepareStoredForm(byte[] utf8) {
+        if (!startsWith(utf8, 0, TYPE_START)) {
             return null;
         }
-        int typeEnd = text.indexOf('"', TYPE_START.length());
-        if (typeEnd < 0 || !text.startsWith(ID_START, typeEnd)) {
+        int typeEnd = indexOfQuote(utf8, TYPE_START.length());
+        if (typeEnd < 0 || !startsWith(utf8, typeEnd, ID_START)) {
             return null;
         }
         int idStart = typeEnd + ID_START.length();
-        int idEnd = text.indexOf('"', idStart);
+        int idEnd = indexOfQuote(utf8, idStart);
         if (idEnd < 0) {
             return null;
         }
-        String type = text.substring(TYPE_START.length(), typeEnd);
-        String id = text.substring(idStart, idEnd);
+        // a known type and a valid id are ASCII; other bytes read as Latin-1 fail these checks
+        String type = new String(utf8, TYPE_START.length(), typeEnd - TYPE_START.length(), StandardCharsets.ISO_8859_1);
+        String id = new String(utf8, idStart, idEnd - idStart, StandardCharsets.ISO_8859_1);
         if (!ResourceTypes.isKnown(type) || "Group".equals(type) || !ResourceTypes.isValidId(id)) {
             return null;
         }
-        // the head {"resourceType":T,"id":I is ASCII (a known type, a valid id): its length in chars is its length in bytes
         int headEnd = idEnd + 1;
-        if (!storedFormAfter(text, headEnd)) {
+        if (!storedFormAfter(utf8, headEnd)) {
             return null;
         }
-        byte[] utf8 = text.getBytes(StandardCharsets.UTF_8);
-        try (JsonParser parser = FhirJson.parser(utf8)) {
-            Set<String> patients = PatientCompartment.scan(type, id, parser, "meta");
+        try (JsonParser parser = FhirJson.streamingParser(utf8)) {
+            Set<String> patients = PatientCompartment.scan(type, id, parser, "meta", true);
             if (patients == null || parser.nextToken() != null) {
                 return null;
             }
-            return new PreparedWrite(type, id, tailAfter(utf8, headEnd), patients, List.of());
+            return new PreparedWrite(type, id, utf8, headEnd, true, patients, List.of());
         } catch (IOException | RuntimeException e) {
             return null; // the tree path reports it
         }
@@ -170,43 +171,57 @@ final class ResourcePreparer {
     private static final String ID_START = "\",\"id\":\"";
 
     /**
-     * The stored tail, as UTF-8, for JSON text that starts with {@code {"resourceType":T,"id":I} followed by
-     * {@code ,} or {@code }} and has no whitespace outside strings; null when the text is not in that form.
+     * Where the head {@code {"resourceType":T,"id":I} of UTF-8 JSON text ends, when the text starts with
+     * it, goes on with {@code ,} or {@code }} and has no whitespace outside strings; -1 when the text is
+     * not in that form.
      */
-    static byte[] storedTail(String text, String type, String id) {
+    static int storedHeadEnd(byte[] utf8, String type, String id) {
         String head = head(type, id);
-        if (text.length() <= head.length() || !text.startsWith(head)) {
-            return null;
-        }
         // the head is ASCII (a known type, a valid id): its length in chars is its length in bytes
-        return storedFormAfter(text, head.length()) ? tailAfter(text.getBytes(StandardCharsets.UTF_8), head.length()) : null;
+        return startsWith(utf8, 0, head) && storedFormAfter(utf8, head.length()) ? head.length() : -1;
     }
 
-    /** The stored tail of a line in stored form, as UTF-8: {@code }} (closing the meta) and the line after its head. */
-    private static byte[] tailAfter(byte[] utf8, int headEnd) {
-        byte[] tail = new byte[1 + utf8.length - headEnd];
-        tail[0] = '}';
-        System.arraycopy(utf8, headEnd, tail, 1, utf8.length - headEnd);
-        return tail;
+    private static boolean startsWith(byte[] utf8, int at, String ascii) {
+        if (at + ascii.length() > utf8.length) {
+            return false;
+        }
+        for (int i = 0; i < ascii.length(); i++) {
+            if (utf8[at + i] != ascii.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static int indexOfQuote(byte[] utf8, int from) {
+        for (int i = from; i < utf8.length; i++) {
+            if (utf8[i] == '"') {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /**
      * True when the text after its head {@code {"resourceType":T,"id":I} (ending at {@code headEnd}) goes on
      * with {@code ,} or {@code }} and has no whitespace outside strings.
      */
-    private static boolean storedFormAfter(String text, int headEnd) {
-        if (headEnd >= text.length()) {
+    private static boolean storedFormAfter(byte[] utf8, int headEnd) {
+        if (headEnd >= utf8.length) {
             return false;
         }
-        char next = text.charAt(headEnd);
-        return (next == ',' || next == '}') && minified(text, headEnd);
+        byte next = utf8[headEnd];
+        return (next == ',' || next == '}') && minified(utf8, headEnd);
     }
 
-    /** True when there is no JSON whitespace outside strings from {@code from} on (the text is valid JSON). */
-    private static boolean minified(String text, int from) {
+    /**
+     * True when there is no JSON whitespace outside strings from {@code from} on (the text is valid JSON;
+     * bytes of multi-byte characters are never quotes, backslashes or whitespace).
+     */
+    private static boolean minified(byte[] utf8, int from) {
         boolean inString = false;
-        for (int i = from; i < text.length(); i++) {
-            char c = text.charAt(i);
+        for (int i = from; i < utf8.length; i++) {
+            byte c = utf8[i];
             if (inString) {
                 if (c == '\\') {
                     i++;
@@ -232,16 +247,19 @@ final class ResourcePreparer {
         return "{\"resourceType\":\"" + type + "\",\"id\":\"" + id + "\"";
     }
 
-    /** The stored JSON of a version as UTF-8: the prefix, the server meta, then the tail. */
-    static byte[] content(PreparedWrite w, long versionId, String lastUpdated) {
-        byte[] tail = w.tail();
+    /**
+     * The stored JSON of a version as UTF-8: the prefix, the server meta, then the tail, which is not
+     * copied (the buffer wraps the write's source text).
+     */
+    static ByteBuf content(PreparedWrite w, long versionId, String lastUpdated) {
+        byte[] source = w.source();
+        int from = w.tailFrom();
+        // the tail either follows the head (the server meta is closed before it) or goes on inside the meta
+        String join = w.afterHead() ? "}" : from < source.length && source[from] == '}' ? "" : ",";
         // everything before the tail is ASCII: the type, a valid id, digits and an ISO instant
-        String before = prefix(w.resourceType(), w.id()) + "\"versionId\":\"" + versionId
-                + "\",\"lastUpdated\":\"" + lastUpdated + '"' + (tail.length > 0 && tail[0] == '}' ? "" : ",");
-        byte[] head = before.getBytes(StandardCharsets.US_ASCII);
-        byte[] out = Arrays.copyOf(head, head.length + tail.length);
-        System.arraycopy(tail, 0, out, head.length, tail.length);
-        return out;
+        byte[] head = (prefix(w.resourceType(), w.id()) + "\"versionId\":\"" + versionId
+                + "\",\"lastUpdated\":\"" + lastUpdated + '"' + join).getBytes(StandardCharsets.US_ASCII);
+        return Unpooled.wrappedBuffer(Unpooled.wrappedBuffer(head), Unpooled.wrappedBuffer(source, from, source.length - from));
     }
 
     private static List<GroupMember> members(ObjectNode group) {

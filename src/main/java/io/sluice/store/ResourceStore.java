@@ -3,6 +3,7 @@ package io.sluice.store;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.config.StoreConfig;
 import io.sluice.fhir.FhirJson;
+import io.sluice.fhir.Utf8;
 import io.sluice.job.StoreErrors;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
@@ -37,13 +38,6 @@ import java.util.function.Function;
  */
 @ApplicationScoped
 public class ResourceStore {
-
-    /**
-     * A line given to {@link #ingest} that starts with this character is not JSON but a reason why
-     * the reader already refused the line (e.g. it was longer than the line limit); it is reported
-     * as rejected with the text after the marker.
-     */
-    public static final char REJECTED_LINE_MARKER = '\u0000';
 
     private static final String READ_CURRENT = """
             SELECT v.resource_type, v.id, v.version_id, v.valid_from, v.deleted, v.content
@@ -141,7 +135,7 @@ public class ResourceStore {
      * shared snapshot lock. Each resource may occur once.
      */
     Uni<List<StoredResource>> writeAll(String tenant, List<PreparedWrite> writes) {
-        return inWriteTransaction(tenant, c -> writer.write(c, tenant, writes, true));
+        return inWriteTransaction(tenant, c -> writer.write(c, tenant, writes, true, false));
     }
 
     /** Runs {@code work} in a transaction that starts with the shared snapshot lock of the tenant. */
@@ -186,14 +180,14 @@ public class ResourceStore {
      * version when it already exists). Lines are parsed as they arrive and written in batches of
      * {@code sluice.store.ingest-batch-rows} rows / {@code ingest-batch-bytes} characters, each batch
      * in its own transaction with a few multi-row statements, so memory stays bounded whatever the
-     * input size. Bad lines (malformed JSON, unknown resourceType, missing or bad id, ...) are
-     * reported with their 1-based line number and do not stop the others; blank lines are skipped.
+     * input size. Bad lines (not UTF-8, malformed JSON, unknown resourceType, missing or bad id, ...)
+     * are reported with their 1-based line number and do not stop the others; blank lines are skipped.
      * A resource repeated within one batch starts a new batch, so every occurrence becomes a version.
      *
      * @param tenant       tenant to write into
-     * @param ndjsonLines  the lines, without line terminators (see {@link #REJECTED_LINE_MARKER})
+     * @param ndjsonLines  the lines, without line terminators
      */
-    public Uni<IngestReport> ingest(String tenant, Multi<String> ndjsonLines) {
+    public Uni<IngestReport> ingest(String tenant, Multi<IngestLine> ndjsonLines) {
         IngestRun run = new IngestRun(tenant);
         // lines travel in groups: one request (and, under runSubscriptionOn, one thread hop) per group, not per line
         return ndjsonLines.group().intoLists().of(LINES_PER_REQUEST).onItem().transformToUniAndConcatenate(run::acceptAll)
@@ -244,6 +238,9 @@ public class ResourceStore {
                 .replaceWithVoid();
     }
 
+    /** Rows of the first batch of an ingest (see IngestRun.batchRows). */
+    private static final int FIRST_BATCH_ROWS = 250;
+
     /** Lines handed over per request of the line stream (one thread hop per group under runSubscriptionOn). */
     private static final int LINES_PER_REQUEST = 256;
 
@@ -262,6 +259,9 @@ public class ResourceStore {
         private List<PreparedWrite> batch = new ArrayList<>();
         private Set<String> batchKeys = new HashSet<>();
         private long batchWeight;
+        private int batchesStarted;
+        /** Whether the batches are written as creates (see {@link #writeBatch}); read and cleared on other threads. */
+        private volatile boolean assumeNew = true;
         private long lines;
         private long stored;
         private long rejected;
@@ -274,26 +274,30 @@ public class ResourceStore {
             this.tenant = tenant;
         }
 
-        Uni<Void> acceptAll(List<String> group) {
+        Uni<Void> acceptAll(List<IngestLine> group) {
             Uni<Void> done = Uni.createFrom().voidItem();
-            for (String line : group) {
+            for (IngestLine line : group) {
                 done = done.chain(() -> accept(line));
             }
             return done;
         }
 
-        Uni<Void> accept(String line) {
+        Uni<Void> accept(IngestLine line) {
             long lineNo = ++lines;
+            if (line.rejection() != null) {
+                reject(lineNo, line.rejection());
+                return Uni.createFrom().voidItem();
+            }
             PreparedWrite w;
             try {
-                w = prepareLine(line);
+                w = prepareLine(line.bytes());
             } catch (StoreException | FhirJson.InvalidJsonException e) {
                 reject(lineNo, e.getMessage());
                 return Uni.createFrom().voidItem();
             } catch (OutOfMemoryError e) {
                 // one huge line (its parse needs several times its size) must not fail the whole ingest:
                 // what it allocated is garbage again, so report the line and go on with the next ones
-                reject(lineNo, "resource of " + line.length() + " characters is too large for this server's memory "
+                reject(lineNo, "resource of " + line.bytes().length + " bytes is too large for this server's memory "
                         + "(JVM heap); it was not stored");
                 return Uni.createFrom().voidItem();
             }
@@ -312,7 +316,7 @@ public class ResourceStore {
                 batch.add(w);
                 batchKeys.add(w.key());
                 batchWeight += w.weight();
-                if (batch.size() >= config.ingestBatchRows() || batchWeight >= config.ingestBatchBytes()) {
+                if (batch.size() >= batchRows() || batchWeight >= config.ingestBatchBytes()) {
                     return startBatch();
                 }
                 return Uni.createFrom().voidItem();
@@ -328,12 +332,12 @@ public class ResourceStore {
             return false;
         }
 
-        private PreparedWrite prepareLine(String line) {
-            if (!line.isEmpty() && line.charAt(0) == REJECTED_LINE_MARKER) {
-                throw new StoreException.Invalid(line.substring(1));
-            }
-            if (line.isBlank()) {
+        private PreparedWrite prepareLine(byte[] line) {
+            if (isBlank(line)) {
                 return null;
+            }
+            if (!Utf8.isValid(line)) {
+                throw new StoreException.Invalid("line is not valid UTF-8 (JSON text must be UTF-8)");
             }
             PreparedWrite storedForm = ResourcePreparer.prepareStoredForm(line);
             if (storedForm != null) {
@@ -346,6 +350,16 @@ public class ResourceStore {
                 throw new StoreException.Invalid(type + " has no id (bulk ingest keeps the resources' own ids)");
             }
             return ResourcePreparer.prepare(type, id, resource, line);
+        }
+
+        /** True for a line of nothing but ASCII whitespace (such lines are skipped). */
+        private static boolean isBlank(byte[] line) {
+            for (byte b : line) {
+                if (!Character.isWhitespace(b)) {
+                    return false;
+                }
+            }
+            return true;
         }
 
         private void reject(long lineNo, String reason) {
@@ -383,9 +397,34 @@ public class ResourceStore {
             batchWeight = 0;
             Uni<Void> room = inFlight.size() >= Math.max(1, config.ingestParallelBatches()) ? awaitOldest()
                     : Uni.createFrom().voidItem();
-            Uni<List<StoredResource>> write = inWriteTransaction(tenant, c -> writer.write(c, tenant, toWrite, false));
+            batchesStarted++;
+            Uni<List<StoredResource>> write = writeBatch(toWrite);
             return room.invoke(() -> inFlight.addLast(new InFlight(write.invoke(this::count)
                     .replaceWithVoid().subscribeAsCompletionStage(), keys)));
+        }
+
+        /**
+         * Writes a batch in its own transaction. Until a batch meets a resource that exists, the batches are
+         * written as creates (cheaper for PostgreSQL than the upsert); the batch that meets one is written
+         * again as upserts, and so are all batches after it.
+         */
+        private Uni<List<StoredResource>> writeBatch(List<PreparedWrite> toWrite) {
+            if (!assumeNew) {
+                return inWriteTransaction(tenant, c -> writer.write(c, tenant, toWrite, false, false));
+            }
+            return inWriteTransaction(tenant, c -> writer.write(c, tenant, toWrite, false, true))
+                    .onFailure(VersionWriter::isExistingResource).recoverWithUni(() -> {
+                        assumeNew = false;
+                        return inWriteTransaction(tenant, c -> writer.write(c, tenant, toWrite, false, false));
+                    });
+        }
+
+        /**
+         * Rows after which the batch being filled is written: the first batches are smaller (from
+         * {@value #FIRST_BATCH_ROWS}, doubling), so PostgreSQL starts work while the lines after them are read.
+         */
+        private int batchRows() {
+            return (int) Math.min(config.ingestBatchRows(), (long) FIRST_BATCH_ROWS << Math.min(batchesStarted, 20));
         }
 
         private synchronized void count(List<StoredResource> written) {

@@ -1,8 +1,9 @@
 package io.sluice.store;
 
 import io.smallrye.mutiny.Uni;
-import io.netty.buffer.Unpooled;
+import io.netty.buffer.ByteBuf;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.pgclient.PgException;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.SqlConnection;
 import io.vertx.mutiny.sqlclient.Tuple;
@@ -48,6 +49,19 @@ public class VersionWriter {
                SET version_id = r.version_id + 1, deleted = false,
                    last_updated = greatest(clock_timestamp(), r.last_updated)
             RETURNING r.resource_type, r.id, r.version_id, r.last_updated
+            """;
+
+    /**
+     * Heads of resources expected not to exist yet: a plain insert, which PostgreSQL does with less work
+     * than the upsert's speculative insertion; a resource that exists fails it with a unique violation
+     * ({@link #isExistingResource}).
+     */
+    private static final String INSERT_HEADS = """
+            INSERT INTO resource (tenant, resource_type, id, version_id, deleted, last_updated)
+            SELECT $1, u.t, u.i, 1, false, clock_timestamp()
+              FROM unnest($2::text[], $3::text[]) AS u(t, i)
+             ORDER BY u.t COLLATE "C", u.i COLLATE "C"
+            RETURNING resource_type, id, version_id, last_updated
             """;
 
     /** Locks the targets in key order first (like the upsert), so concurrent writers cannot deadlock. */
@@ -103,6 +117,16 @@ public class VersionWriter {
         }
     }
 
+    /** True when a write made with {@code assumeNew} failed because one of its resources exists. */
+    static boolean isExistingResource(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof PgException pg && "23505".equals(pg.getSqlState()) && "resource_pkey".equals(pg.getConstraint())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Takes the shared snapshot lock of a tenant; must be the first statement of every write transaction. */
     public Uni<Void> lockSnapshot(SqlConnection c, String tenant) {
         return c.preparedQuery(LOCK).execute(Tuple.of(tenant)).replaceWithVoid();
@@ -116,16 +140,19 @@ public class VersionWriter {
      * Writes the versions (after {@link #lockSnapshot} in the same transaction). Each resource may
      * occur at most once. Returns the stored versions in input order; null for a delete of a
      * resource that does not exist or is already deleted (nothing is written for it). Without
-     * {@code withContent} the returned versions carry no content (a bulk ingest only counts them).
+     * {@code withContent} the returned versions carry no content (a bulk ingest only counts them). With
+     * {@code assumeNew}, the creates and updates are taken for creates: when one of the resources exists,
+     * the write fails ({@link #isExistingResource}) and must be made again without it.
      */
-    Uni<List<StoredResource>> write(SqlConnection c, String tenant, List<PreparedWrite> writes, boolean withContent) {
+    Uni<List<StoredResource>> write(SqlConnection c, String tenant, List<PreparedWrite> writes, boolean withContent,
+                                    boolean assumeNew) {
         List<PreparedWrite> upserts = new ArrayList<>();
         List<PreparedWrite> deletes = new ArrayList<>();
         for (PreparedWrite w : writes) {
             (w.isDelete() ? deletes : upserts).add(w);
         }
         Map<String, Head> heads = new HashMap<>(writes.size() * 2);
-        return heads(c, UPSERT_HEADS, tenant, upserts, heads)
+        return heads(c, assumeNew ? INSERT_HEADS : UPSERT_HEADS, tenant, upserts, heads)
                 .chain(() -> heads(c, DELETE_HEADS, tenant, deletes, heads))
                 .chain(() -> writeVersions(c, tenant, writes, heads, withContent));
     }
@@ -170,14 +197,14 @@ public class VersionWriter {
                 continue;
             }
             // stored JSON goes as its UTF-8 bytes, read back as text by INSERT_VERSIONS: no per-character encoding here
-            byte[] content = w.isDelete() ? null
+            ByteBuf content = w.isDelete() ? null
                     : ResourcePreparer.content(w, h.versionId(), DateTimeFormatter.ISO_INSTANT.format(h.lastUpdated()));
             types[k] = w.resourceType();
             ids[k] = w.id();
             vids[k] = h.versionId();
             ts[k] = h.lastUpdated().atOffset(ZoneOffset.UTC);
             deleted[k] = w.isDelete();
-            contents[k] = content == null ? null : Buffer.buffer(Unpooled.wrappedBuffer(content));
+            contents[k] = content == null ? null : Buffer.buffer(content);
             k++;
             for (String p : w.patients()) {
                 compartments.add(new CompartmentRow(p, w.resourceType(), w.id(), h.versionId()));
@@ -186,7 +213,7 @@ public class VersionWriter {
                 members.add(new Object[]{w.id(), h.versionId(), m});
             }
             result.add(new StoredResource(w.resourceType(), w.id(), h.versionId(), h.lastUpdated(), w.isDelete(),
-                    content == null || !withContent ? null : new String(content, StandardCharsets.UTF_8)));
+                    content == null || !withContent ? null : content.toString(StandardCharsets.UTF_8)));
         }
         if (k == 0) {
             return Uni.createFrom().item(result);

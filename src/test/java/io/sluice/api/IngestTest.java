@@ -124,6 +124,72 @@ class IngestTest {
         }
     }
 
+    /**
+     * Lines travel as the bytes received: one that is not well-formed UTF-8 (a surrogate, an overlong form,
+     * a stray byte inside a string, none of which PostgreSQL stores as text) is rejected with its line
+     * number, and the lines around it are stored.
+     */
+    @Test
+    void linesThatAreNotUtf8AreRejected() throws Exception {
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        String head = "{\"resourceType\":\"Patient\",\"id\":\"";
+        body.write((head + "u8-ok1\",\"gender\":\"male\"}\n").getBytes(StandardCharsets.UTF_8));
+        for (byte[] bad : List.of(new byte[] {(byte) 0xED, (byte) 0xA0, (byte) 0x80}, new byte[] {(byte) 0xC0, (byte) 0xAF},
+                new byte[] {'a', (byte) 0xFF, 'b'})) {
+            body.write((head + "u8-bad\",\"name\":[{\"text\":\"").getBytes(StandardCharsets.UTF_8));
+            body.write(bad);
+            body.write("\"}]}\n".getBytes(StandardCharsets.UTF_8));
+        }
+        body.write((head + "u8-ok2\",\"name\":[{\"text\":\"Zoë\"}]}\n").getBytes(StandardCharsets.UTF_8));
+        Response r = given().contentType("application/fhir+ndjson").body(body.toByteArray()).post("/tenants/u8/fhir/$ingest");
+        r.then().statusCode(200);
+        var jp = r.jsonPath();
+        assertEquals(2, jp.getInt("parameter.find { it.name == 'stored' }.valueInteger"));
+        assertEquals(List.of(2, 3, 4), jp.getList("parameter.findAll { it.name == 'rejectedLine' }.part.flatten()"
+                + ".findAll { it.name == 'line' }.valueInteger"));
+        for (String reason : jp.<String>getList("parameter.findAll { it.name == 'rejectedLine' }.part.flatten()"
+                + ".findAll { it.name == 'reason' }.valueString")) {
+            assertTrue(reason.contains("UTF-8"), reason);
+        }
+        given().get("/tenants/u8/fhir/Patient/u8-ok2").then().statusCode(200).body("name[0].text", equalTo("Zoë"));
+        given().get("/tenants/u8/fhir/Patient/u8-bad").then().statusCode(404);
+    }
+
+    /**
+     * The batches of an ingest are written as creates until one meets a resource that exists; that batch is
+     * written again as upserts (so are the later ones): resources already stored get a new version, new ones
+     * their first.
+     */
+    @Test
+    void anIngestOverStoredResourcesAddsVersions() throws Exception {
+        StringBuilder first = new StringBuilder();
+        StringBuilder second = new StringBuilder();
+        for (int i = 0; i < 600; i++) {
+            String line = "{\"resourceType\":\"Observation\",\"id\":\"re-" + i + "\",\"status\":\"%s\","
+                    + "\"subject\":{\"reference\":\"Patient/rp\"}}\n";
+            if (i % 2 == 0) {
+                first.append(line.formatted("preliminary"));
+            }
+            second.append(line.formatted("final")); // every other one exists, from the first line on
+        }
+        given().contentType("application/fhir+ndjson").body(first.toString().getBytes(StandardCharsets.UTF_8)).post("/tenants/reingest/fhir/$ingest")
+                .then().statusCode(200).body("parameter.find { it.name == 'stored' }.valueInteger", equalTo(300));
+        given().contentType("application/fhir+ndjson").body(second.toString().getBytes(StandardCharsets.UTF_8)).post("/tenants/reingest/fhir/$ingest")
+                .then().statusCode(200).body("parameter.find { it.name == 'stored' }.valueInteger", equalTo(600));
+        given().get("/tenants/reingest/fhir/Observation/re-0").then().statusCode(200)
+                .header("ETag", "W/\"2\"").body("status", equalTo("final"));
+        given().get("/tenants/reingest/fhir/Observation/re-0/_history/1").then().statusCode(200).body("status", equalTo("preliminary"));
+        given().get("/tenants/reingest/fhir/Observation/re-599").then().statusCode(200).header("ETag", "W/\"1\"");
+        try (Connection c = PostgresTestResource.jdbc(); var s = c.createStatement()) {
+            ResultSet rs = s.executeQuery("SELECT count(*), count(*) FILTER (WHERE valid_to IS NULL), "
+                    + "(SELECT count(*) FROM resource_compartment WHERE tenant = 'reingest') FROM resource_version WHERE tenant = 'reingest'");
+            rs.next();
+            assertEquals(900, rs.getLong(1));
+            assertEquals(600, rs.getLong(2), "one open version per resource");
+            assertEquals(900, rs.getLong(3), "one compartment row per version");
+        }
+    }
+
     @Test
     void goodLinesStoredBadLinesReportedWithLineNumbers() throws Exception {
         Response r = given().contentType("application/fhir+ndjson").body(MIXED.getBytes(StandardCharsets.UTF_8))

@@ -5,6 +5,7 @@ import io.sluice.fhir.FhirJson;
 import io.sluice.sample.SampleDataGenerator;
 import org.junit.jupiter.api.Test;
 
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -22,11 +23,19 @@ class ResourcePreparerTest {
 
     private static PreparedWrite fromText(String line) {
         ObjectNode r = FhirJson.parseObject(line);
-        return ResourcePreparer.prepare(ResourcePreparer.resourceType(r), ResourcePreparer.idOf(r), r, line);
+        return ResourcePreparer.prepare(ResourcePreparer.resourceType(r), ResourcePreparer.idOf(r), r, utf8(line));
+    }
+
+    private static PreparedWrite streamed(String line) {
+        return ResourcePreparer.prepareStoredForm(utf8(line));
+    }
+
+    private static byte[] utf8(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
     }
 
     private static String stored(PreparedWrite w) {
-        return new String(ResourcePreparer.content(w, 3, "2026-11-27T08:00:00.123Z"), java.nio.charset.StandardCharsets.UTF_8);
+        return ResourcePreparer.content(w, 3, "2026-11-27T08:00:00.123Z").toString(StandardCharsets.UTF_8);
     }
 
     @Test
@@ -35,7 +44,7 @@ class ResourcePreparerTest {
         assertTrue(lines.size() > 500);
         for (String line : lines) {
             ObjectNode r = FhirJson.parseObject(line);
-            assertNotNull(ResourcePreparer.storedTail(line, r.get("resourceType").asText(), r.get("id").asText()),
+            assertTrue(ResourcePreparer.storedHeadEnd(utf8(line), r.get("resourceType").asText(), r.get("id").asText()) > 0,
                     "generated lines are in stored form: " + line);
             PreparedWrite tree = fromTree(line);
             PreparedWrite text = fromText(line);
@@ -43,7 +52,7 @@ class ResourcePreparerTest {
             assertEquals(tree.patients(), text.patients());
             assertEquals(tree.members(), text.members());
             FhirJson.parseObject(stored(text)); // valid JSON
-            PreparedWrite streamed = ResourcePreparer.prepareStoredForm(line);
+            PreparedWrite streamed = streamed(line);
             if (line.startsWith("{\"resourceType\":\"Group\"")) {
                 assertNull(streamed, "Groups take the tree path (their members)");
             } else {
@@ -76,15 +85,15 @@ class ResourcePreparerTest {
                 "{\"resourceType\":\"Patient\",\"id\":\"p1\",\"link\":[{\"other\":{\"reference\":\"Patient/p2\"}}]}",
                 "{\"resourceType\":\"Organization\",\"id\":\"o\",\"partOf\":{\"reference\":\"Patient/no\"}}");
         for (String line : lines) {
-            PreparedWrite streamed = ResourcePreparer.prepareStoredForm(line);
+            PreparedWrite streamed = streamed(line);
             assertNotNull(streamed, line);
             PreparedWrite tree = fromTree(line);
             assertEquals(tree.patients(), streamed.patients(), line);
             assertEquals(stored(fromText(line)), stored(streamed), line); // the line's own text, escapes and all
         }
-        assertEquals(java.util.Set.of("a", "b", "c"), ResourcePreparer.prepareStoredForm(lines.get(0)).patients());
-        assertEquals(java.util.Set.of("p"), ResourcePreparer.prepareStoredForm(lines.get(1)).patients());
-        assertEquals(java.util.Set.of("q", "r"), ResourcePreparer.prepareStoredForm(lines.get(5)).patients());
+        assertEquals(java.util.Set.of("a", "b", "c"), streamed(lines.get(0)).patients());
+        assertEquals(java.util.Set.of("p"), streamed(lines.get(1)).patients());
+        assertEquals(java.util.Set.of("q", "r"), streamed(lines.get(5)).patients());
     }
 
     @Test
@@ -96,6 +105,8 @@ class ResourcePreparerTest {
                 "{\"resourceType\":\"Patient\",\"id\":\"\\u0061\"}",                                   // escaped id
                 "{\"resourceType\":\"Patient\",\"id\":\"a\",\"gender\":\"other\"}x",                  // trailing text
                 "{\"resourceType\":\"Patient\",\"id\":\"a\",\"gender\":\"other\",\"gender\":\"male\"}", // duplicate
+                "{\"resourceType\":\"Observation\",\"id\":\"o\",\"code\":{\"coding\":[{\"code\":\"a\"},"
+                        + "{\"code\":\"b\",\"system\":\"s\",\"code\":\"c\"}]}}",                      // duplicate, nested
                 "{\"resourceType\":\"Observation\",\"id\":\"o\",\"valueQuantity\":{\"value\":1e999999999999}}",
                 "{\"resourceType\":\"Observation\",\"id\":\"o\",\"code\":{\"text\":\"a\"}",           // unclosed
                 "{\"resourceType\":\"Observation\",\"id\":\"o\",\"code\":[1,}",
@@ -103,7 +114,7 @@ class ResourcePreparerTest {
                 "{\"resourceType\":\"Patient\",\"id\":\"bad id\"}",
                 "{\"resourceType\":\"Patient\",\"id\":\"a\",\"resourceType\":\"Patient\"}");
         for (String line : lines) {
-            assertNull(ResourcePreparer.prepareStoredForm(line), line);
+            assertNull(streamed(line), line);
         }
         for (String bad : lines.subList(4, lines.size())) {
             assertThrows(RuntimeException.class, () -> fromText(bad), bad);
@@ -122,7 +133,7 @@ class ResourcePreparerTest {
         for (String line : notStored) {
             ObjectNode r = FhirJson.parseObject(line);
             if (!r.has("meta")) { // a client meta always takes the tree path (prepare checks it)
-                assertNull(ResourcePreparer.storedTail(line, "Patient", "a"), line);
+                assertEquals(-1, ResourcePreparer.storedHeadEnd(utf8(line), "Patient", "a"), line);
             }
             assertEquals(stored(fromTree(line)), stored(fromText(line)), line);
         }
@@ -143,5 +154,28 @@ class ResourcePreparerTest {
         String empty = "{\"resourceType\":\"Patient\",\"id\":\"e\"}";
         assertEquals("{\"resourceType\":\"Patient\",\"id\":\"e\",\"meta\":{\"versionId\":\"3\",\"lastUpdated\":"
                 + "\"2026-11-27T08:00:00.123Z\"}}", stored(fromText(empty)));
+    }
+
+    @Test
+    void theStreamingReadTellsRepeatedNamesFromNamesOfOtherObjects() {
+        // the same names in sibling objects, in array elements and at other depths are no duplicates
+        String ok = "{\"resourceType\":\"Observation\",\"id\":\"o\",\"code\":{\"text\":\"a\",\"coding\":[{\"code\":\"x\","
+                + "\"system\":\"s\"},{\"code\":\"y\",\"system\":\"s\"}]},\"valueCodeableConcept\":{\"text\":\"b\","
+                + "\"coding\":[{\"code\":{\"code\":1},\"system\":\"s\"}]},\"text\":{\"status\":\"generated\"}}";
+        assertNotNull(streamed(ok));
+        assertEquals(stored(fromTree(ok)), stored(streamed(ok)));
+        // a name repeated after a nested object closed is still a duplicate of its own object
+        String dup = "{\"resourceType\":\"Observation\",\"id\":\"o\",\"code\":{\"text\":\"a\",\"coding\":[{\"code\":\"x\"}],"
+                + "\"text\":\"b\"}}";
+        assertNull(streamed(dup));
+        assertThrows(RuntimeException.class, () -> fromText(dup));
+        // an object of many fields is left to the tree, which stores it all the same
+        StringBuilder many = new StringBuilder("{\"resourceType\":\"Basic\",\"id\":\"b\",\"code\":{");
+        for (int i = 0; i < 100; i++) {
+            many.append(i == 0 ? "" : ",").append("\"f").append(i).append("\":").append(i);
+        }
+        String wide = many.append("}}").toString();
+        assertNull(streamed(wide));
+        assertEquals(stored(fromTree(wide)), stored(fromText(wide)));
     }
 }
