@@ -304,17 +304,18 @@ public class ResourceStore {
             if (w == null) {
                 return Uni.createFrom().voidItem();
             }
+            String key = w.key();
             Uni<Void> before;
-            if (batchKeys.contains(w.key())) {
+            if (batchKeys.contains(key)) {
                 before = startBatch().chain(this::awaitAll);
-            } else if (inFlightHas(w.key())) {
+            } else if (inFlightHas(key)) {
                 before = awaitAll();
             } else {
                 before = Uni.createFrom().voidItem();
             }
             return before.chain(() -> {
                 batch.add(w);
-                batchKeys.add(w.key());
+                batchKeys.add(key);
                 batchWeight += w.weight();
                 if (batch.size() >= batchRows() || batchWeight >= config.ingestBatchBytes()) {
                     return startBatch();

@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * Writes a set of new versions inside the caller's transaction with a handful of multi-row
@@ -28,7 +29,8 @@ import java.util.Map;
  *   <li>the {@code resource} head rows are upserted (creates/updates) or flagged deleted, which row-locks
  *       each resource and serializes concurrent writers of it; the version number and
  *       {@code clock_timestamp()} (taken after the lock, never earlier than the previous version's)
- *       come back from RETURNING;</li>
+ *       come back from RETURNING (creates of resources taken for new ones, in a bulk ingest, are a plain
+ *       insert that returns their one timestamp);</li>
  *   <li>the previous versions are closed ({@code valid_to}), the new versions inserted with their
  *       content (server meta spliced in), then their compartment and group member rows.</li>
  * </ol>
@@ -52,16 +54,18 @@ public class VersionWriter {
             """;
 
     /**
-     * Heads of resources expected not to exist yet: a plain insert, which PostgreSQL does with less work
-     * than the upsert's speculative insertion; a resource that exists fails it with a unique violation
-     * ({@link #isExistingResource}).
+     * Heads of resources expected not to exist yet, all at version 1 with one timestamp taken after the
+     * snapshot lock: a plain insert, which PostgreSQL does with less work than the upsert's speculative
+     * insertion, and one row back instead of one per resource. A resource that exists (even deleted) fails
+     * it with a unique violation ({@link #isExistingResource}).
      */
     private static final String INSERT_HEADS = """
-            INSERT INTO resource (tenant, resource_type, id, version_id, deleted, last_updated)
-            SELECT $1, u.t, u.i, 1, false, clock_timestamp()
-              FROM unnest($2::text[], $3::text[]) AS u(t, i)
-             ORDER BY u.t COLLATE "C", u.i COLLATE "C"
-            RETURNING resource_type, id, version_id, last_updated
+            WITH at AS MATERIALIZED (SELECT clock_timestamp() AS ts),
+                 ins AS (INSERT INTO resource (tenant, resource_type, id, version_id, deleted, last_updated)
+                         SELECT $1, u.t, u.i, 1, false, at.ts
+                           FROM unnest($2::text[], $3::text[]) AS u(t, i), at
+                          ORDER BY u.t COLLATE "C", u.i COLLATE "C")
+            SELECT 1::int8 AS version_id, ts AS last_updated FROM at
             """;
 
     /** Locks the targets in key order first (like the upsert), so concurrent writers cannot deadlock. */
@@ -110,10 +114,11 @@ public class VersionWriter {
                           $7::timestamptz[], $8::bool[]) AS u(g, vid, mt, mi, ps, pe, ina)
             """;
 
-    /** Version number and timestamp assigned to one resource. */
-    private record Head(long versionId, Instant lastUpdated) {
+    /** Version number and timestamp assigned to a resource (to all of a batch's creates), with the forms they are written in. */
+    private record Head(long versionId, Instant lastUpdated, OffsetDateTime validFrom, String lastUpdatedText) {
         static Head from(Row row) {
-            return new Head(row.getLong("version_id"), row.getOffsetDateTime("last_updated").toInstant());
+            Instant at = row.getOffsetDateTime("last_updated").toInstant();
+            return new Head(row.getLong("version_id"), at, at.atOffset(ZoneOffset.UTC), DateTimeFormatter.ISO_INSTANT.format(at));
         }
     }
 
@@ -152,32 +157,53 @@ public class VersionWriter {
             (w.isDelete() ? deletes : upserts).add(w);
         }
         Map<String, Head> heads = new HashMap<>(writes.size() * 2);
-        return heads(c, assumeNew ? INSERT_HEADS : UPSERT_HEADS, tenant, upserts, heads)
+        if (assumeNew && !upserts.isEmpty()) {
+            return createdHead(c, tenant, upserts)
+                    .call(() -> heads(c, DELETE_HEADS, tenant, deletes, heads))
+                    .chain(created -> writeVersions(c, tenant, writes, w -> w.isDelete() ? heads.get(w.key()) : created,
+                            withContent));
+        }
+        return heads(c, UPSERT_HEADS, tenant, upserts, heads)
                 .chain(() -> heads(c, DELETE_HEADS, tenant, deletes, heads))
-                .chain(() -> writeVersions(c, tenant, writes, heads, withContent));
+                .chain(() -> writeVersions(c, tenant, writes, w -> heads.get(w.key()), withContent));
+    }
+
+    /** Inserts the heads of resources taken for new ones; the version and timestamp they all have. */
+    private Uni<Head> createdHead(SqlConnection c, String tenant, List<PreparedWrite> creates) {
+        return c.preparedQuery(INSERT_HEADS).execute(keys(tenant, creates)).map(rows -> Head.from(rows.iterator().next()));
     }
 
     private Uni<Void> heads(SqlConnection c, String sql, String tenant, List<PreparedWrite> ws, Map<String, Head> into) {
         if (ws.isEmpty()) {
             return Uni.createFrom().voidItem();
         }
-        String[] types = new String[ws.size()];
-        String[] ids = new String[ws.size()];
-        for (int i = 0; i < ws.size(); i++) {
-            types[i] = ws.get(i).resourceType();
-            ids[i] = ws.get(i).id();
-        }
-        return c.preparedQuery(sql).execute(Tuple.of(tenant, types, ids)).invoke(rows -> {
+        return c.preparedQuery(sql).execute(keys(tenant, ws)).invoke(rows -> {
             for (Row row : rows) {
                 into.put(row.getString("resource_type") + "/" + row.getString("id"), Head.from(row));
             }
         }).replaceWithVoid();
     }
 
+    /** The tenant, then the types and the ids of {@code ws} as two arrays. */
+    private static Tuple keys(String tenant, List<PreparedWrite> ws) {
+        String[] types = new String[ws.size()];
+        String[] ids = new String[ws.size()];
+        for (int i = 0; i < ws.size(); i++) {
+            types[i] = ws.get(i).resourceType();
+            ids[i] = ws.get(i).id();
+        }
+        return Tuple.of(tenant, types, ids);
+    }
+
     private Uni<List<StoredResource>> writeVersions(SqlConnection c, String tenant, List<PreparedWrite> writes,
-                                                    Map<String, Head> heads, boolean withContent) {
+                                                    Function<PreparedWrite, Head> heads, boolean withContent) {
         List<StoredResource> result = new ArrayList<>(writes.size());
-        int n = heads.size();
+        int n = 0;
+        for (PreparedWrite w : writes) {
+            if (heads.apply(w) != null) {
+                n++;
+            }
+        }
         String[] types = new String[n];
         String[] ids = new String[n];
         Long[] vids = new Long[n];
@@ -188,7 +214,7 @@ public class VersionWriter {
         List<Object[]> members = new ArrayList<>();
         int k = 0;
         for (PreparedWrite w : writes) {
-            Head h = heads.get(w.key());
+            Head h = heads.apply(w);
             if (h == null) {
                 if (!w.isDelete()) {
                     throw new IllegalStateException("no head row returned for " + w.key());
@@ -198,11 +224,11 @@ public class VersionWriter {
             }
             // stored JSON goes as its UTF-8 bytes, read back as text by INSERT_VERSIONS: no per-character encoding here
             ByteBuf content = w.isDelete() ? null
-                    : ResourcePreparer.content(w, h.versionId(), DateTimeFormatter.ISO_INSTANT.format(h.lastUpdated()));
+                    : ResourcePreparer.content(w, h.versionId(), h.lastUpdatedText());
             types[k] = w.resourceType();
             ids[k] = w.id();
             vids[k] = h.versionId();
-            ts[k] = h.lastUpdated().atOffset(ZoneOffset.UTC);
+            ts[k] = h.validFrom();
             deleted[k] = w.isDelete();
             contents[k] = content == null ? null : Buffer.buffer(content);
             k++;
