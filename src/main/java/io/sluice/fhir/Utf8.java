@@ -1,11 +1,18 @@
 package io.sluice.fhir;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 
 /** Checks that bytes are well-formed UTF-8, as PostgreSQL requires of text (no overlong forms, no surrogates). */
 public final class Utf8 {
+
+    /** Reads eight bytes at a time; their high bits are all clear when all eight are ASCII. */
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final long HIGH_BITS = 0x8080808080808080L;
 
     private Utf8() {
     }
@@ -14,14 +21,7 @@ public final class Utf8 {
     public static boolean isValid(byte[] bytes) {
         int n = bytes.length;
         int i = 0;
-        while (i + 16 <= n) {
-            int any = 0;
-            for (int k = i; k < i + 16; k++) {
-                any |= bytes[k];
-            }
-            if (any < 0) {
-                break;
-            }
+        while (i + 16 <= n && (((long) LONGS.get(bytes, i) | (long) LONGS.get(bytes, i + 8)) & HIGH_BITS) == 0) {
             i += 16;
         }
         while (i < n && bytes[i] >= 0) {

@@ -18,7 +18,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
+import java.util.Set;
 
 /**
  * Writes a set of new versions inside the caller's transaction with a handful of multi-row
@@ -29,11 +29,13 @@ import java.util.function.Function;
  *   <li>the {@code resource} head rows are upserted (creates/updates) or flagged deleted, which row-locks
  *       each resource and serializes concurrent writers of it; the version number and
  *       {@code clock_timestamp()} (taken after the lock, never earlier than the previous version's)
- *       come back from RETURNING (creates of resources taken for new ones, in a bulk ingest, are a plain
- *       insert that returns their one timestamp);</li>
+ *       come back from RETURNING;</li>
  *   <li>the previous versions are closed ({@code valid_to}), the new versions inserted with their
  *       content (server meta spliced in), then their compartment and group member rows.</li>
  * </ol>
+ * A bulk ingest first takes the resources of a batch for new ones: one timestamp for all, then heads,
+ * versions and compartment rows in one plain insert; a batch that meets a stored resource is written
+ * again the way above.
  */
 @ApplicationScoped
 public class VersionWriter {
@@ -53,19 +55,32 @@ public class VersionWriter {
             RETURNING r.resource_type, r.id, r.version_id, r.last_updated
             """;
 
+    /** The version and timestamp of the resources a write creates (taken after the snapshot lock, as every timestamp). */
+    private static final String CREATED = """
+            SELECT 1::int8 AS version_id, clock_timestamp() AS last_updated
+            """;
+
     /**
-     * Heads of resources expected not to exist yet, all at version 1 with one timestamp taken after the
-     * snapshot lock: a plain insert, which PostgreSQL does with less work than the upsert's speculative
-     * insertion, and one row back instead of one per resource. A resource that exists (even deleted) fails
-     * it with a unique violation ({@link #isExistingResource}).
+     * Resources taken for new ones, all at version 1 with one timestamp ($4), in one statement: their heads
+     * (in key order, so concurrent creators of one resource wait for each other), versions and compartment
+     * rows ($6: each version's Patient ids joined by commas, which ids never contain). A plain insert, which
+     * PostgreSQL does with less work than the upsert's speculative insertion; a resource that exists fails it
+     * with a unique violation ({@link #isExistingResource}).
      */
-    private static final String INSERT_HEADS = """
-            WITH at AS MATERIALIZED (SELECT clock_timestamp() AS ts),
-                 ins AS (INSERT INTO resource (tenant, resource_type, id, version_id, deleted, last_updated)
-                         SELECT $1, u.t, u.i, 1, false, at.ts
-                           FROM unnest($2::text[], $3::text[]) AS u(t, i), at
-                          ORDER BY u.t COLLATE "C", u.i COLLATE "C")
-            SELECT 1::int8 AS version_id, ts AS last_updated FROM at
+    private static final String INSERT_CREATES = """
+            WITH versions AS (
+                     INSERT INTO resource_version (tenant, resource_type, id, version_id, valid_from, deleted, content)
+                     SELECT $1, u.t, u.i, 1, $4, false, convert_from(u.c, 'UTF8')
+                       FROM unnest($2::text[], $3::text[], $5::bytea[]) AS u(t, i, c)),
+                 compartments AS (
+                     INSERT INTO resource_compartment (tenant, patient_id, resource_type, id, version_id)
+                     SELECT $1, p, u.t, u.i, 1
+                       FROM unnest($2::text[], $3::text[], $6::text[]) AS u(t, i, ps),
+                            unnest(string_to_array(u.ps, ',')) AS p)
+            INSERT INTO resource (tenant, resource_type, id, version_id, deleted, last_updated)
+            SELECT $1, u.t, u.i, 1, false, $4
+              FROM unnest($2::text[], $3::text[]) AS u(t, i)
+             ORDER BY u.t COLLATE "C", u.i COLLATE "C"
             """;
 
     /** Locks the targets in key order first (like the upsert), so concurrent writers cannot deadlock. */
@@ -122,15 +137,21 @@ public class VersionWriter {
         }
     }
 
-    /** True when a write made with {@code assumeNew} failed because one of its resources exists. */
+    /**
+     * True when a write made with {@code assumeNew} failed because one of its resources exists: its head,
+     * its version 1 or that version's compartment row is there already (which of them PostgreSQL meets
+     * first is not fixed).
+     */
     static boolean isExistingResource(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
-            if (c instanceof PgException pg && "23505".equals(pg.getSqlState()) && "resource_pkey".equals(pg.getConstraint())) {
+            if (c instanceof PgException pg && "23505".equals(pg.getSqlState()) && CREATED_KEYS.contains(pg.getConstraint())) {
                 return true;
             }
         }
         return false;
     }
+
+    private static final Set<String> CREATED_KEYS = Set.of("resource_pkey", "resource_version_pkey", "resource_compartment_pkey");
 
     /** Takes the shared snapshot lock of a tenant; must be the first statement of every write transaction. */
     public Uni<Void> lockSnapshot(SqlConnection c, String tenant) {
@@ -146,7 +167,7 @@ public class VersionWriter {
      * occur at most once. Returns the stored versions in input order; null for a delete of a
      * resource that does not exist or is already deleted (nothing is written for it). Without
      * {@code withContent} the returned versions carry no content (a bulk ingest only counts them). With
-     * {@code assumeNew}, the creates and updates are taken for creates: when one of the resources exists,
+     * {@code assumeNew}, writes without deletes are taken for creates: when one of the resources exists,
      * the write fails ({@link #isExistingResource}) and must be made again without it.
      */
     Uni<List<StoredResource>> write(SqlConnection c, String tenant, List<PreparedWrite> writes, boolean withContent,
@@ -156,21 +177,50 @@ public class VersionWriter {
         for (PreparedWrite w : writes) {
             (w.isDelete() ? deletes : upserts).add(w);
         }
-        Map<String, Head> heads = new HashMap<>(writes.size() * 2);
-        if (assumeNew && !upserts.isEmpty()) {
-            return createdHead(c, tenant, upserts)
-                    .call(() -> heads(c, DELETE_HEADS, tenant, deletes, heads))
-                    .chain(created -> writeVersions(c, tenant, writes, w -> w.isDelete() ? heads.get(w.key()) : created,
-                            withContent));
+        if (assumeNew && deletes.isEmpty() && !upserts.isEmpty()) {
+            return c.preparedQuery(CREATED).execute().map(rows -> Head.from(rows.iterator().next()))
+                    .chain(created -> writeCreates(c, tenant, upserts, created, withContent));
         }
+        Map<String, Head> heads = new HashMap<>(writes.size() * 2);
         return heads(c, UPSERT_HEADS, tenant, upserts, heads)
                 .chain(() -> heads(c, DELETE_HEADS, tenant, deletes, heads))
-                .chain(() -> writeVersions(c, tenant, writes, w -> heads.get(w.key()), withContent));
+                .chain(() -> writeVersions(c, tenant, writes, heads, withContent));
     }
 
-    /** Inserts the heads of resources taken for new ones; the version and timestamp they all have. */
-    private Uni<Head> createdHead(SqlConnection c, String tenant, List<PreparedWrite> creates) {
-        return c.preparedQuery(INSERT_HEADS).execute(keys(tenant, creates)).map(rows -> Head.from(rows.iterator().next()));
+    /** Writes resources taken for new ones, all with {@code head}, in one statement (INSERT_CREATES). */
+    private Uni<List<StoredResource>> writeCreates(SqlConnection c, String tenant, List<PreparedWrite> creates, Head head,
+                                                   boolean withContent) {
+        int n = creates.size();
+        String[] types = new String[n];
+        String[] ids = new String[n];
+        Buffer[] contents = new Buffer[n];
+        String[] patients = new String[n];
+        List<Object[]> members = new ArrayList<>();
+        List<StoredResource> result = new ArrayList<>(n);
+        for (int k = 0; k < n; k++) {
+            PreparedWrite w = creates.get(k);
+            ByteBuf content = ResourcePreparer.content(w, head.versionId(), head.lastUpdatedText());
+            types[k] = w.resourceType();
+            ids[k] = w.id();
+            contents[k] = Buffer.buffer(content);
+            patients[k] = w.patients().isEmpty() ? null : String.join(",", w.patients());
+            result.add(stored(w, head, content, withContent, members));
+        }
+        return c.preparedQuery(INSERT_CREATES)
+                .execute(Tuple.tuple().addValue(tenant).addValue(types).addValue(ids).addValue(head.validFrom())
+                        .addValue(contents).addValue(patients))
+                .chain(() -> insertMembers(c, tenant, members))
+                .replaceWith(result);
+    }
+
+    /** The version {@code w} became with {@code head}; its Group members, if any, join {@code members}. */
+    private static StoredResource stored(PreparedWrite w, Head head, ByteBuf content, boolean withContent,
+                                         List<Object[]> members) {
+        for (GroupMember m : w.members()) {
+            members.add(new Object[]{w.id(), head.versionId(), m});
+        }
+        return new StoredResource(w.resourceType(), w.id(), head.versionId(), head.lastUpdated(), w.isDelete(),
+                content == null || !withContent ? null : content.toString(StandardCharsets.UTF_8));
     }
 
     private Uni<Void> heads(SqlConnection c, String sql, String tenant, List<PreparedWrite> ws, Map<String, Head> into) {
@@ -196,14 +246,9 @@ public class VersionWriter {
     }
 
     private Uni<List<StoredResource>> writeVersions(SqlConnection c, String tenant, List<PreparedWrite> writes,
-                                                    Function<PreparedWrite, Head> heads, boolean withContent) {
+                                                    Map<String, Head> heads, boolean withContent) {
         List<StoredResource> result = new ArrayList<>(writes.size());
-        int n = 0;
-        for (PreparedWrite w : writes) {
-            if (heads.apply(w) != null) {
-                n++;
-            }
-        }
+        int n = heads.size();
         String[] types = new String[n];
         String[] ids = new String[n];
         Long[] vids = new Long[n];
@@ -214,7 +259,7 @@ public class VersionWriter {
         List<Object[]> members = new ArrayList<>();
         int k = 0;
         for (PreparedWrite w : writes) {
-            Head h = heads.apply(w);
+            Head h = heads.get(w.key());
             if (h == null) {
                 if (!w.isDelete()) {
                     throw new IllegalStateException("no head row returned for " + w.key());
@@ -235,11 +280,7 @@ public class VersionWriter {
             for (String p : w.patients()) {
                 compartments.add(new CompartmentRow(p, w.resourceType(), w.id(), h.versionId()));
             }
-            for (GroupMember m : w.members()) {
-                members.add(new Object[]{w.id(), h.versionId(), m});
-            }
-            result.add(new StoredResource(w.resourceType(), w.id(), h.versionId(), h.lastUpdated(), w.isDelete(),
-                    content == null || !withContent ? null : content.toString(StandardCharsets.UTF_8)));
+            result.add(stored(w, h, content, withContent, members));
         }
         if (k == 0) {
             return Uni.createFrom().item(result);
