@@ -111,17 +111,6 @@ public final class FhirJson {
         return (ObjectNode) n;
     }
 
-    /**
-     * A streaming parser over UTF-8 JSON text with the rules of {@link #parseObject} except duplicate keys,
-     * which its reader checks (as {@link PatientCompartment#scan} does, more cheaply than the parser's own
-     * check); trailing content is the caller's to check too.
-     */
-    public static JsonParser streamingParser(byte[] utf8) throws IOException {
-        JsonParser parser = MAPPER.createParser(utf8);
-        parser.disable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
-        return parser;
-    }
-
     /** Minified JSON text of a node. */
     public static String write(JsonNode node) {
         try {

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -122,7 +121,7 @@ public final class PatientCompartment {
      */
     public static Set<String> patientIds(String resourceType, String id, JsonNode resource) {
         try (JsonParser tree = resource.traverse()) {
-            Set<String> ids = scan(resourceType, id, tree, null, false); // a tree has no duplicate keys
+            Set<String> ids = scan(resourceType, id, tree, null);
             return ids == null ? Set.of() : ids;
         } catch (IOException e) {
             throw new UncheckedIOException("reading a parsed JSON tree", e); // a tree is well-formed
@@ -158,17 +157,13 @@ public final class PatientCompartment {
 
     /**
      * Reads one JSON object from {@code parser} (a streaming parse, no tree is built) and returns the ids of
-     * the Patients whose compartment it belongs to, in first-seen order. The whole object is read, so its syntax
-     * is checked, and with {@code checkDuplicates} that no object repeats a field name. Returns null, without
-     * reading further, when the object has a top-level field named {@code stopAt} (null: none), or when the
-     * text does not start with an object.
+     * the Patients whose compartment it belongs to, in first-seen order. The whole object is read, so its syntax (and duplicate keys, when the parser
+     * detects them) is checked. Returns null, without reading further, when the object has a top-level field
+     * named {@code stopAt} (null: none), or when the text does not start with an object.
      *
-     * @throws IOException when the text is not well-formed JSON, repeats a field name in one object (with
-     *                     {@code checkDuplicates}), or has an object of more than {@value FieldNames#MAX_PER_OBJECT}
-     *                     fields (with {@code checkDuplicates}: such text is left to a full parse)
+     * @throws IOException when the text is not well-formed JSON
      */
-    public static Set<String> scan(String resourceType, String id, JsonParser parser, String stopAt,
-                                   boolean checkDuplicates) throws IOException {
+    public static Set<String> scan(String resourceType, String id, JsonParser parser, String stopAt) throws IOException {
         if (parser.nextToken() != JsonToken.START_OBJECT) {
             return null;
         }
@@ -176,18 +171,14 @@ public final class PatientCompartment {
         if ("Patient".equals(resourceType) && id != null) {
             ids.add(id);
         }
-        PathTree root = TREES.getOrDefault(resourceType, PathTree.EMPTY);
-        FieldNames names = checkDuplicates ? new FieldNames() : null;
+        PathTree root = tree(resourceType);
         JsonToken t;
         while ((t = parser.nextToken()) == JsonToken.FIELD_NAME) {
             String name = parser.currentName();
             if (name.equals(stopAt)) { // never for a null stopAt
                 return null;
             }
-            if (names != null) {
-                names.add(0, name);
-            }
-            scanValue(parser, parser.nextToken(), root.children.get(name), ids, names);
+            scanValue(parser, parser.nextToken(), root.children.get(name), ids);
         }
         if (t != JsonToken.END_OBJECT) {
             throw new IOException("unexpected " + t);
@@ -195,38 +186,16 @@ public final class PatientCompartment {
         return ids;
     }
 
-    /**
-     * The field names of the objects being read, outermost first: each object's names from its start
-     * index on, dropped when it ends. Objects are small in FHIR, so a name is compared with its object's
-     * names one by one (Jackson's own check keeps a hash set per object).
-     */
-    private static final class FieldNames {
-        static final int MAX_PER_OBJECT = 64;
-        private String[] names = new String[32];
-        private int size;
-
-        /** Adds a name of the object whose names start at {@code start}, refusing a repeat. */
-        void add(int start, String name) throws IOException {
-            for (int i = start; i < size; i++) {
-                if (names[i].equals(name)) {
-                    throw new IOException("duplicate field '" + name + "'");
-                }
-            }
-            if (size - start >= MAX_PER_OBJECT) {
-                throw new IOException("object of more than " + MAX_PER_OBJECT + " fields");
-            }
-            if (size == names.length) {
-                names = Arrays.copyOf(names, size * 2);
-            }
-            names[size++] = name;
-        }
-    }
-
     /** Field names leading to compartment references, and whether a reference is read at this node. */
-    private static final class PathTree {
+    static final class PathTree {
         static final PathTree EMPTY = new PathTree();
         final Map<String, PathTree> children = new HashMap<>();
         boolean reference;
+    }
+
+    /** The compartment paths of a type as a tree of field names (empty for types outside the compartment). */
+    static PathTree tree(String resourceType) {
+        return TREES.getOrDefault(resourceType, PathTree.EMPTY);
     }
 
     private static Map<String, PathTree> trees() {
@@ -251,21 +220,16 @@ public final class PatientCompartment {
      * path's end collected (only Patient references count); everything else is read past. {@code node} is
      * null off the paths.
      */
-    private static void scanValue(JsonParser p, JsonToken t, PathTree node, Set<String> out, FieldNames names)
-            throws IOException {
+    private static void scanValue(JsonParser p, JsonToken t, PathTree node, Set<String> out) throws IOException {
         if (t == JsonToken.START_ARRAY) {
             JsonToken e;
             while ((e = p.nextToken()) != JsonToken.END_ARRAY) {
-                scanValue(p, e, node, out, names);
+                scanValue(p, e, node, out);
             }
         } else if (t == JsonToken.START_OBJECT) {
-            int start = names == null ? 0 : names.size;
             JsonToken f;
             while ((f = p.nextToken()) == JsonToken.FIELD_NAME) {
                 String name = p.currentName();
-                if (names != null) {
-                    names.add(start, name);
-                }
                 JsonToken v = p.nextToken();
                 if (node != null && node.reference && v == JsonToken.VALUE_STRING && name.equals("reference")) {
                     String pid = patientId(p.getText());
@@ -273,14 +237,11 @@ public final class PatientCompartment {
                         out.add(pid);
                     }
                 } else {
-                    scanValue(p, v, node == null ? null : node.children.get(name), out, names);
+                    scanValue(p, v, node == null ? null : node.children.get(name), out);
                 }
             }
             if (f != JsonToken.END_OBJECT) {
                 throw new IOException("unexpected " + f);
-            }
-            if (names != null) {
-                names.size = start;
             }
         } else if (t == JsonToken.VALUE_NUMBER_FLOAT) {
             checkExponent(p);

@@ -1,16 +1,15 @@
 package io.sluice.store;
 
-import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.fhir.FhirJson;
+import io.sluice.fhir.MinifiedJsonScanner;
 import io.sluice.fhir.PatientCompartment;
 import io.sluice.fhir.ResourceTypes;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -128,10 +127,10 @@ final class ResourcePreparer {
     /**
      * The ingest fast path: prepares a line already in stored form (it starts with
      * {@code {"resourceType":T,"id":I}, has no top-level meta and no whitespace outside strings, as bulk
-     * NDJSON usually is) with one streaming read that checks the JSON and collects the Patient
-     * compartment, without building a tree. Returns null for every other line, valid or not, and for
-     * Groups (their members are read from the tree): {@link #prepare(String, String, ObjectNode, String)}
-     * takes those and reports what is wrong with them.
+     * NDJSON usually is) with one pass over its bytes ({@link MinifiedJsonScanner}) that checks the JSON
+     * and collects the Patient compartment, without building a tree. Returns null for every other line,
+     * valid or not, and for Groups (their members are read from the tree):
+     * {@link #prepare(String, String, ObjectNode, byte[])} takes those and reports what is wrong with them.
      */
     static PreparedWrite prepareStoredForm(byte[] utf8) {
         if (!startsWith(utf8, 0, TYPE_START)) {
@@ -153,18 +152,12 @@ final class ResourcePreparer {
             return null;
         }
         int headEnd = idEnd + 1;
-        if (!storedFormAfter(utf8, headEnd)) {
+        // the head goes on with more fields or ends the object (the content is spliced after it)
+        if (headEnd >= utf8.length || utf8[headEnd] != ',' && utf8[headEnd] != '}') {
             return null;
         }
-        try (JsonParser parser = FhirJson.streamingParser(utf8)) {
-            Set<String> patients = PatientCompartment.scan(type, id, parser, "meta", true);
-            if (patients == null || parser.nextToken() != null) {
-                return null;
-            }
-            return new PreparedWrite(type, id, utf8, headEnd, true, patients, List.of());
-        } catch (IOException | RuntimeException e) {
-            return null; // the tree path reports it
-        }
+        Set<String> patients = MinifiedJsonScanner.patientIds(type, id, utf8, "meta");
+        return patients == null ? null : new PreparedWrite(type, id, utf8, headEnd, true, patients, List.of());
     }
 
     private static final String TYPE_START = "{\"resourceType\":\"";

@@ -78,7 +78,7 @@ class ResourcePreparerTest {
                 "{\"resourceType\":\"Encounter\",\"id\":\"e\",\"subject\":[\"Patient/no\",null,{\"reference\":\"Patient/q\"}]}",
                 // paths of several steps, arrays at each step
                 "{\"resourceType\":\"CarePlan\",\"id\":\"c\",\"activity\":[{\"detail\":{\"performer\":[{\"reference\":"
-                        + "\"Patient/q\"}]}},{\"detail\":[{\"performer\":{\"reference\":\"Patient/r\"}}]},{\"detail\":1.5e3}]}",
+                        + "\"Patient/q\"}]}},{\"detail\":[{\"performer\":{\"reference\":\"Patient/r\"}}]},{\"detail\":1.5}]}",
                 "{\"resourceType\":\"AuditEvent\",\"id\":\"x\",\"agent\":[{\"who\":{\"reference\":\"Patient/p\"}}],"
                         + "\"entity\":[{\"what\":{\"reference\":\"Patient/q\"}}]}",
                 // a Patient is in its own compartment and its links'
@@ -103,6 +103,7 @@ class ResourcePreparerTest {
                 "{\"resourceType\":\"Patient\",\"id\":\"a\", \"gender\":\"other\"}",                 // whitespace
                 "{\"resourceType\":\"Group\",\"id\":\"g\",\"type\":\"person\",\"actual\":true}",    // members
                 "{\"resourceType\":\"Patient\",\"id\":\"\\u0061\"}",                                   // escaped id
+                "{\"resourceType\":\"Observation\",\"id\":\"o\",\"valueQuantity\":{\"value\":1.5e3}}",           // exponent
                 "{\"resourceType\":\"Patient\",\"id\":\"a\",\"gender\":\"other\"}x",                  // trailing text
                 "{\"resourceType\":\"Patient\",\"id\":\"a\",\"gender\":\"other\",\"gender\":\"male\"}", // duplicate
                 "{\"resourceType\":\"Observation\",\"id\":\"o\",\"code\":{\"coding\":[{\"code\":\"a\"},"
@@ -116,7 +117,7 @@ class ResourcePreparerTest {
         for (String line : lines) {
             assertNull(streamed(line), line);
         }
-        for (String bad : lines.subList(4, lines.size())) {
+        for (String bad : lines.subList(5, lines.size())) {
             assertThrows(RuntimeException.class, () -> fromText(bad), bad);
         }
     }
