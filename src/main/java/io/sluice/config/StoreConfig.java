@@ -11,8 +11,11 @@ public interface StoreConfig {
     @WithDefault("2000")
     int ingestBatchRows();
 
-    /** A bulk ingest batch is written once its resources reach this many characters of JSON. */
-    @WithDefault("8388608")
+    /**
+     * A bulk ingest batch is written once its resources reach this many bytes of JSON (smaller batches of
+     * large resources keep parsing and writing overlapped: 2 MiB ingested the sample faster than 1 or 8).
+     */
+    @WithDefault("2097152")
     long ingestBatchBytes();
 
     /** Batches of one bulk ingest written at the same time, each in its own transaction and connection. */

@@ -178,7 +178,7 @@ public class ResourceStore {
     /**
      * Bulk NDJSON ingest with upsert semantics: each line is one resource keeping its own id (a new
      * version when it already exists). Lines are parsed as they arrive and written in batches of
-     * {@code sluice.store.ingest-batch-rows} rows / {@code ingest-batch-bytes} characters, each batch
+     * {@code sluice.store.ingest-batch-rows} rows / {@code ingest-batch-bytes} bytes, each batch
      * in its own transaction with a few multi-row statements, so memory stays bounded whatever the
      * input size. Bad lines (not UTF-8, malformed JSON, unknown resourceType, missing or bad id, ...)
      * are reported with their 1-based line number and do not stop the others; blank lines are skipped.
