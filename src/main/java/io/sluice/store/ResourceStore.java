@@ -428,11 +428,24 @@ public class ResourceStore {
             return (int) Math.min(config.ingestBatchRows(), (long) FIRST_BATCH_ROWS << Math.min(batchesStarted, 20));
         }
 
+        /** Counts a written batch: one count per run of a type (NDJSON files usually hold one type each). */
         private synchronized void count(List<StoredResource> written) {
+            String type = null;
+            long run = 0;
             for (StoredResource r : written) {
-                stored++;
-                storedByType.merge(r.resourceType(), 1L, Long::sum);
+                if (!r.resourceType().equals(type)) {
+                    if (type != null) {
+                        storedByType.merge(type, run, Long::sum);
+                    }
+                    type = r.resourceType();
+                    run = 0;
+                }
+                run++;
             }
+            if (type != null) {
+                storedByType.merge(type, run, Long::sum);
+            }
+            stored += written.size();
         }
 
         /** Writes what is left and waits for every write. */
