@@ -117,13 +117,8 @@ public final class MinifiedJsonScanner {
                 value(node == null ? null : node.children.get(new String(b, start, end - start, StandardCharsets.ISO_8859_1)),
                         depth + 1);
             }
-            int c = peek();
-            pos++;
-            if (c == '}') {
+            if (closes('}')) {
                 break;
-            }
-            if (c != ',') {
-                throw Declined.INSTANCE;
             }
         }
         nameCount = first;
@@ -174,15 +169,23 @@ public final class MinifiedJsonScanner {
         }
         while (true) {
             value(node, depth + 1);
-            int c = peek();
-            pos++;
-            if (c == ']') {
+            if (closes(']')) {
                 return;
             }
-            if (c != ',') {
-                throw Declined.INSTANCE;
-            }
         }
+    }
+
+    /** Reads the byte after a member or element: true when it is {@code close}, false for a comma. */
+    private boolean closes(char close) {
+        int c = peek();
+        pos++;
+        if (c == close) {
+            return true;
+        }
+        if (c != ',') {
+            throw Declined.INSTANCE;
+        }
+        return false;
     }
 
     private void literal(String word) {
