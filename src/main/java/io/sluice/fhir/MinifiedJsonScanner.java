@@ -1,5 +1,8 @@
 package io.sluice.fhir;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
@@ -27,6 +30,20 @@ public final class MinifiedJsonScanner {
     private static final int MAX_NAME = 1000;
 
     private static final byte[] REFERENCE = "reference".getBytes(StandardCharsets.US_ASCII);
+
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final long ONES = 0x0101010101010101L;
+    private static final long HIGHS = 0x8080808080808080L;
+
+    /**
+     * Whether one of eight bytes is a quote, a backslash or below 0x20 (bytes of multi-byte characters,
+     * 0x80 and up, are none of these): the "has zero byte" and "has byte less than" word tricks.
+     */
+    private static boolean special(long v) {
+        long quote = v ^ (ONES * '"');
+        long backslash = v ^ (ONES * '\\');
+        return ((((quote - ONES) & ~quote) | ((backslash - ONES) & ~backslash) | ((v - ONES * 0x20) & ~v)) & HIGHS) != 0;
+    }
 
     /** Unwinds the scan when the text is left to the full parse; no stack trace, one instance. */
     private static final class Declined extends RuntimeException {
@@ -114,8 +131,7 @@ public final class MinifiedJsonScanner {
                     patients.add(pid);
                 }
             } else {
-                value(node == null ? null : node.children.get(new String(b, start, end - start, StandardCharsets.ISO_8859_1)),
-                        depth + 1);
+                value(node == null ? null : node.child(b, start, end), depth + 1);
             }
             if (closes('}')) {
                 break;
@@ -247,6 +263,10 @@ public final class MinifiedJsonScanner {
     /** Reads past a string value at {@code pos} (its opening quote), checking its escapes. */
     private void skipString() {
         pos++;
+        // eight bytes at a time while none of them is a quote, a backslash or a control character
+        while (pos + 8 <= b.length && !special((long) LONGS.get(b, pos))) {
+            pos += 8;
+        }
         while (pos < b.length) {
             int c = b[pos];
             if (c == '"') {

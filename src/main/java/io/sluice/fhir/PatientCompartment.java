@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -191,6 +193,32 @@ public final class PatientCompartment {
         static final PathTree EMPTY = new PathTree();
         final Map<String, PathTree> children = new HashMap<>();
         boolean reference;
+        /** The children's names as UTF-8 and the children, in the same order (for byte-level readers). */
+        private byte[][] names = new byte[0][];
+        private PathTree[] nodes = new PathTree[0];
+
+        /** The child named by the bytes {@code from} to {@code to} of {@code utf8}, or null. */
+        PathTree child(byte[] utf8, int from, int to) {
+            for (int i = 0; i < names.length; i++) {
+                if (Arrays.equals(utf8, from, to, names[i], 0, names[i].length)) {
+                    return nodes[i];
+                }
+            }
+            return null;
+        }
+
+        /** Fills the byte-level view of the children, here and below. */
+        void index() {
+            names = new byte[children.size()][];
+            nodes = new PathTree[children.size()];
+            int i = 0;
+            for (Map.Entry<String, PathTree> e : children.entrySet()) {
+                names[i] = e.getKey().getBytes(StandardCharsets.UTF_8);
+                nodes[i] = e.getValue();
+                e.getValue().index();
+                i++;
+            }
+        }
     }
 
     /** The compartment paths of a type as a tree of field names (empty for types outside the compartment). */
@@ -209,6 +237,7 @@ public final class PatientCompartment {
                 }
                 node.reference = true;
             }
+            root.index();
             trees.put(type, root);
         });
         return trees;

@@ -102,6 +102,23 @@ class MinifiedJsonScannerTest {
         assertEquals(Set.of("p"), MinifiedJsonScanner.patientIds("Patient", "p", stop.getBytes(StandardCharsets.UTF_8), null));
     }
 
+    /** Strings are read eight bytes at a time: what ends or escapes them, or is not allowed in them, is seen at every offset. */
+    @Test
+    void readsStringsAtEveryOffsetOfTheirWords() {
+        for (int at = 0; at < 24; at++) {
+            String before = "a".repeat(at);
+            String after = "b".repeat(24 - at);
+            assertEquals(Set.of(), scan("{\"s\":\"" + before + "\\n\\\"\\\\" + after + "\"}"), "escapes at " + at);
+            assertEquals(Set.of(), scan("{\"s\":\"" + before + "é€😀" + after + "\"}"), "text outside ASCII at " + at);
+            assertEquals(Set.of(), scan("{\"s\":\"" + before + "\",\"t\":\"" + after + "\"}"), "a quote at " + at);
+            for (char c = 0; c < 0x20; c++) {
+                assertNull(scan("{\"s\":\"" + before + c + after + "\"}"), "control character " + (int) c + " at " + at);
+            }
+            assertNull(scan("{\"s\":\"" + before + "\\x" + after + "\"}"), "a bad escape at " + at);
+            assertNull(scan("{\"s\":\"" + before + after), "an open string at " + at);
+        }
+    }
+
     /** Every prefix of a valid line is declined: nothing cut short passes. */
     @Test
     void declinesEveryTruncation() {
@@ -115,14 +132,15 @@ class MinifiedJsonScannerTest {
     }
 
     /**
-     * Random one-byte edits of generated lines (ASCII only, so the text stays UTF-8): whatever the scanner
+     * Random one-byte edits of generated lines (ASCII only, so the text stays UTF-8; quotes, backslashes and
+     * control characters among them, at every offset of the eight-byte words strings are read in): whatever the scanner
      * accepts, the full parse accepts too, with the same compartments.
      */
     @Test
     void acceptsNoEditTheFullParseRefuses() {
         List<String> lines = new SampleDataGenerator(5, 4).lines();
         Random r = new Random(42);
-        String alphabet = "{}[]\":,.-+0123456789eEtrufalsn \\/ux";
+        String alphabet = "{}[]\":,.-+0123456789eEtrufalsn \\/ux\t\u0001\u001f";
         int accepted = 0;
         for (int k = 0; k < 30_000; k++) {
             StringBuilder sb = new StringBuilder(lines.get(r.nextInt(lines.size())));
