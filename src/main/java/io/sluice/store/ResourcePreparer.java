@@ -241,18 +241,23 @@ final class ResourcePreparer {
     }
 
     /**
-     * The stored JSON of a version as UTF-8: the prefix, the server meta, then the tail, which is not
-     * copied (the buffer wraps the write's source text).
+     * The stored JSON of a version as UTF-8: the prefix, the server meta, then the tail, copied once from
+     * the write's source text (a flat array: cheaper to build and to send than a buffer of parts).
      */
     static ByteBuf content(PreparedWrite w, long versionId, String lastUpdated) {
         byte[] source = w.source();
         int from = w.tailFrom();
         // the tail either follows the head (the server meta is closed before it) or goes on inside the meta
         String join = w.afterHead() ? "}" : from < source.length && source[from] == '}' ? "" : ",";
-        // everything before the tail is ASCII: the type, a valid id, digits and an ISO instant
-        byte[] head = (prefix(w.resourceType(), w.id()) + "\"versionId\":\"" + versionId
-                + "\",\"lastUpdated\":\"" + lastUpdated + '"' + join).getBytes(StandardCharsets.US_ASCII);
-        return Unpooled.wrappedBuffer(Unpooled.wrappedBuffer(head), Unpooled.wrappedBuffer(source, from, source.length - from));
+        // everything before the tail is ASCII (the type, a valid id, digits and an ISO instant): one byte per char
+        String head = prefix(w.resourceType(), w.id()) + "\"versionId\":\"" + versionId
+                + "\",\"lastUpdated\":\"" + lastUpdated + '"' + join;
+        byte[] out = new byte[head.length() + source.length - from];
+        for (int i = 0; i < head.length(); i++) {
+            out[i] = (byte) head.charAt(i);
+        }
+        System.arraycopy(source, from, out, head.length(), source.length - from);
+        return Unpooled.wrappedBuffer(out);
     }
 
     private static List<GroupMember> members(ObjectNode group) {

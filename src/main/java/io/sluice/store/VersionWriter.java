@@ -203,7 +203,11 @@ public class VersionWriter {
             types[k] = w.resourceType();
             ids[k] = w.id();
             contents[k] = Buffer.buffer(content);
-            patients[k] = w.patients().isEmpty() ? null : String.join(",", w.patients());
+            patients[k] = switch (w.patients().size()) {
+                case 0 -> null;
+                case 1 -> w.patients().iterator().next();
+                default -> String.join(",", w.patients());
+            };
             result.add(stored(w, head, content, withContent, members));
         }
         return c.preparedQuery(INSERT_CREATES)
