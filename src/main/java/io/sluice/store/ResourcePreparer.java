@@ -7,8 +7,6 @@ import io.sluice.fhir.FhirJson;
 import io.sluice.fhir.MinifiedJsonScanner;
 import io.sluice.fhir.PatientCompartment;
 import io.sluice.fhir.ResourceTypes;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -152,8 +150,7 @@ final class ResourcePreparer {
             return null;
         }
         int headEnd = idEnd + 1;
-        // the head goes on with more fields or ends the object (the content is spliced after it)
-        if (headEnd >= utf8.length || utf8[headEnd] != ',' && utf8[headEnd] != '}') {
+        if (!headGoesOn(utf8, headEnd)) {
             return null;
         }
         Set<String> patients = MinifiedJsonScanner.patientIds(type, id, utf8, "meta");
@@ -171,7 +168,8 @@ final class ResourcePreparer {
     static int storedHeadEnd(byte[] utf8, String type, String id) {
         String head = head(type, id);
         // the head is ASCII (a known type, a valid id): its length in chars is its length in bytes
-        return startsWith(utf8, 0, head) && storedFormAfter(utf8, head.length()) ? head.length() : -1;
+        return startsWith(utf8, 0, head) && headGoesOn(utf8, head.length()) && minified(utf8, head.length())
+                ? head.length() : -1;
     }
 
     private static boolean startsWith(byte[] utf8, int at, String ascii) {
@@ -196,15 +194,11 @@ final class ResourcePreparer {
     }
 
     /**
-     * True when the text after its head {@code {"resourceType":T,"id":I} (ending at {@code headEnd}) goes on
-     * with {@code ,} or {@code }} and has no whitespace outside strings.
+     * True when the head {@code {"resourceType":T,"id":I} (ending at {@code headEnd}) is followed by another
+     * field or ends the object: the server meta is spliced in there.
      */
-    private static boolean storedFormAfter(byte[] utf8, int headEnd) {
-        if (headEnd >= utf8.length) {
-            return false;
-        }
-        byte next = utf8[headEnd];
-        return (next == ',' || next == '}') && minified(utf8, headEnd);
+    private static boolean headGoesOn(byte[] utf8, int headEnd) {
+        return headEnd < utf8.length && (utf8[headEnd] == ',' || utf8[headEnd] == '}');
     }
 
     /**
@@ -240,11 +234,8 @@ final class ResourcePreparer {
         return "{\"resourceType\":\"" + type + "\",\"id\":\"" + id + "\"";
     }
 
-    /**
-     * The stored JSON of a version as UTF-8: the prefix, the server meta, then the tail, copied once from
-     * the write's source text (a flat array: cheaper to build and to send than a buffer of parts).
-     */
-    static ByteBuf content(PreparedWrite w, long versionId, String lastUpdated) {
+    /** The stored JSON of a version as UTF-8: the prefix, the server meta, then the tail of the write's source text. */
+    static byte[] content(PreparedWrite w, long versionId, String lastUpdated) {
         byte[] source = w.source();
         int from = w.tailFrom();
         // the tail either follows the head (the server meta is closed before it) or goes on inside the meta
@@ -257,7 +248,7 @@ final class ResourcePreparer {
             out[i] = (byte) head.charAt(i);
         }
         System.arraycopy(source, from, out, head.length(), source.length - from);
-        return Unpooled.wrappedBuffer(out);
+        return out;
     }
 
     private static List<GroupMember> members(ObjectNode group) {

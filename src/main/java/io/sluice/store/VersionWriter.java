@@ -1,7 +1,7 @@
 package io.sluice.store;
 
 import io.smallrye.mutiny.Uni;
-import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.pgclient.PgException;
 import io.vertx.mutiny.sqlclient.Row;
@@ -199,10 +199,10 @@ public class VersionWriter {
         List<StoredResource> result = new ArrayList<>(n);
         for (int k = 0; k < n; k++) {
             PreparedWrite w = creates.get(k);
-            ByteBuf content = ResourcePreparer.content(w, head.versionId(), head.lastUpdatedText());
+            byte[] content = ResourcePreparer.content(w, head.versionId(), head.lastUpdatedText());
             types[k] = w.resourceType();
             ids[k] = w.id();
-            contents[k] = Buffer.buffer(content);
+            contents[k] = Buffer.buffer(Unpooled.wrappedBuffer(content));
             patients[k] = switch (w.patients().size()) {
                 case 0 -> null;
                 case 1 -> w.patients().iterator().next();
@@ -218,35 +218,30 @@ public class VersionWriter {
     }
 
     /** The version {@code w} became with {@code head}; its Group members, if any, join {@code members}. */
-    private static StoredResource stored(PreparedWrite w, Head head, ByteBuf content, boolean withContent,
+    private static StoredResource stored(PreparedWrite w, Head head, byte[] content, boolean withContent,
                                          List<Object[]> members) {
         for (GroupMember m : w.members()) {
             members.add(new Object[]{w.id(), head.versionId(), m});
         }
         return new StoredResource(w.resourceType(), w.id(), head.versionId(), head.lastUpdated(), w.isDelete(),
-                content == null || !withContent ? null : content.toString(StandardCharsets.UTF_8));
+                content == null || !withContent ? null : new String(content, StandardCharsets.UTF_8));
     }
 
     private Uni<Void> heads(SqlConnection c, String sql, String tenant, List<PreparedWrite> ws, Map<String, Head> into) {
         if (ws.isEmpty()) {
             return Uni.createFrom().voidItem();
         }
-        return c.preparedQuery(sql).execute(keys(tenant, ws)).invoke(rows -> {
-            for (Row row : rows) {
-                into.put(row.getString("resource_type") + "/" + row.getString("id"), Head.from(row));
-            }
-        }).replaceWithVoid();
-    }
-
-    /** The tenant, then the types and the ids of {@code ws} as two arrays. */
-    private static Tuple keys(String tenant, List<PreparedWrite> ws) {
         String[] types = new String[ws.size()];
         String[] ids = new String[ws.size()];
         for (int i = 0; i < ws.size(); i++) {
             types[i] = ws.get(i).resourceType();
             ids[i] = ws.get(i).id();
         }
-        return Tuple.of(tenant, types, ids);
+        return c.preparedQuery(sql).execute(Tuple.of(tenant, types, ids)).invoke(rows -> {
+            for (Row row : rows) {
+                into.put(row.getString("resource_type") + "/" + row.getString("id"), Head.from(row));
+            }
+        }).replaceWithVoid();
     }
 
     private Uni<List<StoredResource>> writeVersions(SqlConnection c, String tenant, List<PreparedWrite> writes,
@@ -272,14 +267,14 @@ public class VersionWriter {
                 continue;
             }
             // stored JSON goes as its UTF-8 bytes, read back as text by INSERT_VERSIONS: no per-character encoding here
-            ByteBuf content = w.isDelete() ? null
+            byte[] content = w.isDelete() ? null
                     : ResourcePreparer.content(w, h.versionId(), h.lastUpdatedText());
             types[k] = w.resourceType();
             ids[k] = w.id();
             vids[k] = h.versionId();
             ts[k] = h.validFrom();
             deleted[k] = w.isDelete();
-            contents[k] = content == null ? null : Buffer.buffer(content);
+            contents[k] = content == null ? null : Buffer.buffer(Unpooled.wrappedBuffer(content));
             k++;
             for (String p : w.patients()) {
                 compartments.add(new CompartmentRow(p, w.resourceType(), w.id(), h.versionId()));

@@ -35,7 +35,7 @@ class ResourcePreparerTest {
     }
 
     private static String stored(PreparedWrite w) {
-        return ResourcePreparer.content(w, 3, "2026-11-27T08:00:00.123Z").toString(StandardCharsets.UTF_8);
+        return new String(ResourcePreparer.content(w, 3, "2026-11-27T08:00:00.123Z"), StandardCharsets.UTF_8);
     }
 
     @Test
