@@ -1,8 +1,5 @@
 package io.sluice.fhir;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
@@ -31,7 +28,6 @@ public final class MinifiedJsonScanner {
 
     private static final byte[] REFERENCE = "reference".getBytes(StandardCharsets.US_ASCII);
 
-    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
     private static final long ONES = 0x0101010101010101L;
     private static final long HIGHS = 0x8080808080808080L;
 
@@ -264,7 +260,7 @@ public final class MinifiedJsonScanner {
     private void skipString() {
         pos++;
         // eight bytes at a time while none of them is a quote, a backslash or a control character
-        while (pos + 8 <= b.length && !special((long) LONGS.get(b, pos))) {
+        while (pos + 8 <= b.length && !special((long) Utf8.LONGS.get(b, pos))) {
             pos += 8;
         }
         while (pos < b.length) {

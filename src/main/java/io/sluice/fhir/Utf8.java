@@ -11,7 +11,7 @@ import java.nio.charset.StandardCharsets;
 public final class Utf8 {
 
     /** Reads eight bytes at a time; their high bits are all clear when all eight are ASCII. */
-    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
     private static final long HIGH_BITS = 0x8080808080808080L;
 
     private Utf8() {

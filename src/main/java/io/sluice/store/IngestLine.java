@@ -25,9 +25,4 @@ public record IngestLine(byte[] bytes, String rejection) {
     public static IngestLine rejected(String reason) {
         return new IngestLine(null, reason);
     }
-
-    /** The line as text (for messages and tests). */
-    public String text() {
-        return bytes == null ? null : new String(bytes, StandardCharsets.UTF_8);
-    }
 }

@@ -24,7 +24,7 @@ class NdjsonLineReaderTest {
         };
         List<String> out = new ArrayList<>();
         // a rejected line shows as "!" and its reason
-        new NdjsonLineReader(in, max).forEachRemaining(l -> out.add(l.rejection() != null ? "!" + l.rejection() : l.text()));
+        new NdjsonLineReader(in, max).forEachRemaining(l -> out.add(l.rejection() != null ? "!" + l.rejection() : new String(l.bytes(), StandardCharsets.UTF_8)));
         return out;
     }
 
